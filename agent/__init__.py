@@ -1,0 +1,1 @@
+"""The composition root, the LangGraph pipeline and agent, and the `interarec` CLI."""

@@ -1,0 +1,104 @@
+"""The one settings object, and the only reader of the environment.
+
+Precedence: command-line flag > environment (``INTERAREC_*``) > config file (TOML) > default.
+The config file is ``$INTERAREC_CONFIG`` or ``<user config dir>/interarec/config.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "INTERAREC_"
+DEFAULT_DATA_DIR = Path(platformdirs.user_data_dir("interarec"))
+DEFAULT_CONFIG_FILE = Path(platformdirs.user_config_dir("interarec")) / "config.toml"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the variable and the flag."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the catalog store and screenshots live")
+    catalog_dir: Path | None = Field(None, description="Chroma store directory (default: DATA_DIR/catalog)")
+    frames_dir: Path | None = Field(None, description="Screenshot database (default: DATA_DIR/frames)")
+    chromium_path: Path = Field(Path("/usr/bin/chromium"), description="The Chromium binary Playwright drives")
+    viewport_width: int = Field(1280, ge=320, le=3840)
+    viewport_height: int = Field(800, ge=240, le=2160)
+    headless: bool = True
+    navigation_timeout_s: float = Field(15.0, gt=0, le=120)
+    k: int = Field(5, ge=1, le=50, description="How many products to recommend")
+    price_tolerance: float = Field(0.15, ge=0, le=2, description="Widening of the browsed price band")
+    solver_time_limit_s: float = Field(5.0, gt=0, le=300)
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset = offline")
+    openai_api_key: str | None = Field(None, description="Key for the endpoint (any string for local servers)")
+    vision_model: str | None = Field(None, description="Vision model name for the MLLM summariser")
+    chat_model: str | None = Field(None, description="Chat model name for the agent")
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.catalog_dir or self.data_dir / "catalog"
+
+    @property
+    def frames_path(self) -> Path:
+        return self.frames_dir or self.data_dir / "frames"
+
+    @property
+    def uses_endpoint(self) -> bool:
+        return self.openai_base_url is not None
+
+
+def flag_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Settings from flags (``None`` means not given), the environment, the config file and defaults."""
+    given = {name: value for name, value in flags.items() if value is not None}
+    try:
+        settings = Settings(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        raise SettingsError(
+            f"invalid setting {field}: {err['msg']} (set {ENV_PREFIX}{field.upper()} or {flag_name(field)})"
+        ) from exc
+    if settings.uses_endpoint and not (settings.vision_model or settings.chat_model):
+        raise SettingsError(
+            f"{ENV_PREFIX}OPENAI_BASE_URL is set but no model is: set {ENV_PREFIX}VISION_MODEL "
+            f"(--vision-model) and/or {ENV_PREFIX}CHAT_MODEL (--chat-model)"
+        )
+    if settings.uses_endpoint and not settings.openai_api_key:
+        raise SettingsError(
+            f"{ENV_PREFIX}OPENAI_BASE_URL is set but {ENV_PREFIX}OPENAI_API_KEY is not (--openai-api-key); "
+            "local servers accept any value, e.g. 'local'"
+        )
+    return settings

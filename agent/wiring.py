@@ -1,0 +1,92 @@
+"""The composition root: the only place real clients (store, browser, OCR, model endpoint, shop) are built."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog.files import DEMO_IMAGES, DEMO_PRODUCTS, load_products
+from catalog.models import Product
+from catalog.store import CatalogStore
+from tools.browser import BrowserConfig
+from tools.frames import FrameStore
+from tools.screen_reader import OfflineScreenReader
+from tools.shop import DemoShop
+
+from agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHAT_BACKEND_OFFLINE = "none: constraints come from documented rules (tools/constraints.py), no chat model ran"
+
+
+@dataclass
+class Backends:
+    summariser: str
+    chat_model: str
+    embedding: str
+    catalog: str
+    optimizer: str
+    browser: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Runtime:
+    """Everything a run needs, built once from settings."""
+
+    settings: Settings
+    store: CatalogStore
+    frames: FrameStore
+    reader: OfflineScreenReader
+    browser_config: BrowserConfig
+    shop_products: list[Product]
+    shop_images: Path
+    backends: Backends
+
+    def close(self) -> None:
+        self.frames.close()
+
+
+def open_store(settings: Settings) -> CatalogStore:
+    return CatalogStore.open(settings.catalog_path)
+
+
+def ensure_demo_catalog(store: CatalogStore, products: list[Product]) -> int:
+    """Ingest the shipped demo catalog (idempotent: unchanged products are not re-embedded)."""
+    report = store.upsert(products)
+    if report.added or report.updated:
+        log.info("catalog: %d added, %d updated", report.added, report.updated)
+    return store.count()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    products = load_products(DEMO_PRODUCTS)
+    store = open_store(settings)
+    ensure_demo_catalog(store, products)
+    brands = sorted({p.brand for p in products if p.brand})
+    categories = sorted({c for p in products for c in p.category_path})
+    reader = OfflineScreenReader(brands=brands, categories=categories)
+    browser_config = BrowserConfig(
+        executable=settings.chromium_path, width=settings.viewport_width, height=settings.viewport_height,
+        headless=settings.headless, navigation_timeout_s=settings.navigation_timeout_s,
+    )
+    backends = Backends(
+        summariser=reader.name,
+        chat_model=CHAT_BACKEND_OFFLINE,
+        embedding="all-MiniLM-L6-v2 int8 ONNX (onnxruntime, offline)",
+        catalog=f"Chroma PersistentClient at {settings.catalog_path}",
+        optimizer="OR-Tools SCIP MILP (MNL, Charnes-Cooper linearisation)",
+        browser=f"Chromium {settings.chromium_path} via Playwright (headless={settings.headless})",
+    )
+    return Runtime(
+        settings=settings, store=store, frames=FrameStore(settings.frames_path), reader=reader,
+        browser_config=browser_config, shop_products=products, shop_images=DEMO_IMAGES, backends=backends,
+    )
+
+
+def start_shop(runtime: Runtime, port: int = 0) -> DemoShop:
+    return DemoShop(runtime.shop_products, runtime.shop_images, port=port).start()

@@ -1,0 +1,101 @@
+"""Reading user catalog files (JSONL or CSV) row by row: valid rows become Products, bad rows become
+RowErrors naming the line and the field, and never stop the rest from loading."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from catalog.models import Product
+
+CSV_LIST_SEPARATOR = ">"  # category_path in CSV: "Watches > Wrist Watches"
+
+
+class IngestError(ValueError):
+    """The file as a whole cannot be read (missing, unknown format, not text)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, field {self.field}: {self.message}"
+
+
+@dataclass
+class ParsedFile:
+    products: list[Product]
+    errors: list[RowError]
+    duplicates: int = 0  # rows whose id appeared earlier in the same file (the last one wins)
+
+
+def _row_errors(line: int, exc: ValidationError) -> list[RowError]:
+    return [
+        RowError(line, ".".join(str(part) for part in err["loc"]) or "(row)", err["msg"]) for err in exc.errors()
+    ]
+
+
+def _csv_record(row: dict[str, Any]) -> dict[str, Any]:
+    """CSV cells are strings: empty means missing; lists and mappings have a text form."""
+    record: dict[str, Any] = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
+    if "category_path" in record:
+        record["category_path"] = [p.strip() for p in record["category_path"].split(CSV_LIST_SEPARATOR)]
+    if "specifications" in record:
+        text = record["specifications"]
+        if text.startswith("{"):
+            record["specifications"] = json.loads(text)
+        else:  # "Strap: Leather; Dial: Round"
+            pairs = [item.split(":", 1) for item in text.split(";") if ":" in item]
+            record["specifications"] = {k.strip(): v.strip() for k, v in pairs}
+    if "derived_fields" in record:
+        record["derived_fields"] = [f.strip() for f in record["derived_fields"].split(",") if f.strip()]
+    return record
+
+
+def parse_file(path: Path) -> ParsedFile:
+    """Parse a ``.jsonl``/``.ndjson``/``.json`` (one object per line) or ``.csv`` file of products."""
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in {".jsonl", ".ndjson", ".json", ".csv"}:
+        raise IngestError(f"{path}: unknown format {suffix!r}; use .jsonl (one JSON object per line) or .csv")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+    if suffix == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        rows = ((reader.line_num, row) for row in reader)
+        records = ((line, _csv_record, row) for line, row in rows)
+    else:
+        records = ((n, None, raw) for n, raw in enumerate(text.splitlines(), start=1) if raw.strip())
+
+    products: dict[str, Product] = {}
+    errors: list[RowError] = []
+    duplicates = 0
+    for line, convert, raw in records:
+        try:
+            record = convert(raw) if convert else json.loads(raw)
+        except (json.JSONDecodeError, ValueError) as exc:
+            errors.append(RowError(line, "(row)", f"not valid JSON: {exc}"))
+            continue
+        if not isinstance(record, dict):
+            errors.append(RowError(line, "(row)", "expected a JSON object"))
+            continue
+        try:
+            product = Product.model_validate(record)
+        except ValidationError as exc:
+            errors.extend(_row_errors(line, exc))
+            continue
+        duplicates += product.id in products
+        products[product.id] = product
+    return ParsedFile(list(products.values()), errors, duplicates)

@@ -1,0 +1,1 @@
+"""Developer tools: the local demo web shop the browser agent screenshots."""

@@ -1,0 +1,44 @@
+"""From a BehaviorSummary to the optimiser's Constraints, by documented rules (README, "From summary to
+constraints"). The chat agent refines the result later; here nothing is asked of a model."""
+
+from __future__ import annotations
+
+from tools.schemas import BehaviorSummary, Constraints
+
+DEFAULT_PRICE_TOLERANCE = 0.15  # the browsed band is widened by 15% on each side
+
+
+def constraints_from_summary(
+    summary: BehaviorSummary, k: int = 5, price_tolerance: float = DEFAULT_PRICE_TOLERANCE
+) -> Constraints:
+    """Hard: the strongest product type and the browsed price band (widened by ``price_tolerance``).
+    Soft: brands and colours seen. The query mixes the type, colours and search terms for retrieval."""
+    provenance: dict[str, list[str]] = {}
+    types = summary.product_characteristics.types
+    categories: list[str] = []
+    if types:
+        categories = [types[0].value]
+        provenance["categories"] = types[0].frame_ids
+    prices = summary.price_range
+    min_price = max_price = None
+    if prices.lowest is not None and prices.highest is not None:
+        min_price = round(prices.lowest * (1 - price_tolerance), 2)
+        max_price = round(prices.highest * (1 + price_tolerance), 2)
+        provenance["price"] = prices.frame_ids
+    brands = [e.value for e in summary.brand_preferences]
+    colours = [e.value for e in summary.product_characteristics.colours]
+    for name, evidence in (("preferred_brands", summary.brand_preferences),
+                           ("preferred_colours", summary.product_characteristics.colours)):
+        if evidence:
+            provenance[name] = sorted({f for e in evidence for f in e.frame_ids})
+    query_parts = [e.value for e in types[:1]] + colours[:2] + [e.value for e in summary.search_queries[:2]]
+    return Constraints(
+        k=k,
+        query=" ".join(query_parts),
+        categories=categories,
+        min_price=min_price,
+        max_price=max_price,
+        preferred_brands=brands,
+        preferred_colours=colours,
+        provenance=provenance,
+    )

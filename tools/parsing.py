@@ -1,0 +1,130 @@
+"""Parsers for text read off shop screens: prices, discounts, ratings, labelled fields, colours, breadcrumbs.
+
+They take OCR output, so they tolerate what OCR does to e-commerce text: a missing currency sign, a struck
+list price glued to the discount ("2,49948% off"), "Rs." for "₹", odd spacing around separators.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CURRENCY = {"₹": "INR", "rs": "INR", "inr": "INR", "$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR",
+             "£": "GBP", "gbp": "GBP"}
+_NUMBER = r"\d{1,3}(?:[,\s]\d{2,3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
+_PRICE = re.compile(
+    rf"(?P<cur>₹|rs\.?|inr|\$|usd|€|eur|£|gbp)\s*(?P<num>{_NUMBER})", re.IGNORECASE
+)
+_DISCOUNT = re.compile(r"(\d{1,2})\s*%\s*off", re.IGNORECASE)
+_RATING = re.compile(r"(?<![\d.])([0-5](?:\.\d)?)\s*[★☆*]")
+_RATING_COUNT = re.compile(rf"\(?\s*({_NUMBER})\s*(?:ratings?|reviews?)\b", re.IGNORECASE)
+_BREADCRUMB_SPLIT = re.compile(r"\s*[›»>]\s*")
+
+COLOURS = (
+    "black", "white", "blue", "navy blue", "red", "green", "yellow", "pink", "purple", "grey", "gray",
+    "brown", "beige", "orange", "gold", "silver", "maroon", "olive", "cream", "multicolor", "multicolour",
+    "off white", "teal", "turquoise blue", "khaki", "charcoal", "peach", "lavender", "magenta", "rose gold",
+    "copper", "tan", "coffee brown", "mustard", "steel", "transparent",
+)
+PROMOTION_WORDS = ("deal", "offer", "sale", "free delivery", "cashback", "bestseller", "limited time", "coupon")
+
+
+@dataclass(frozen=True)
+class Price:
+    amount: float
+    currency: str
+
+
+def _number(text: str) -> float:
+    return float(re.sub(r"[,\s]", "", text))
+
+
+def find_prices(text: str) -> list[Price]:
+    """Every currency-marked amount in ``text``, in reading order."""
+    prices = []
+    for match in _PRICE.finditer(text):
+        currency = _CURRENCY[match.group("cur").lower().rstrip(".")]
+        prices.append(Price(_number(match.group("num")), currency))
+    return prices
+
+
+# OCR often loses the rupee sign on bold prices or reads it as one of these glyphs.
+_CURRENCY_LIKE = r"(?:₹|rs\.?|inr|¥|平|羊|\$|€|£)"
+_BARE_AMOUNT = re.compile(rf"^\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", re.IGNORECASE)
+_LEADING_AMOUNT = re.compile(rf"^\s*{_CURRENCY_LIKE}?\s*(\d{{1,3}}(?:,\d{{2,3}})+|\d{{2,7}})(?=$|\s|₹|¥|平|羊)", re.IGNORECASE
+)
+
+
+def bare_amount(text: str) -> float | None:
+    """A line that is only an amount, with or without a (possibly misread) currency sign: '1,395', '¥595'."""
+    match = _BARE_AMOUNT.match(text)
+    if not match or re.fullmatch(r"[0-5]\.\d", match.group(1)):  # '4.2' is a rating, not a price
+        return None
+    return _number(match.group(1))
+
+
+def card_price(text: str) -> float | None:
+    """The amount a listing card's price line starts with: '593平6255%off' -> 593, '899 999 10% off' -> 899."""
+    match = _LEADING_AMOUNT.match(text)
+    return _number(match.group(1)) if match else None
+
+
+def find_discount(text: str) -> int | None:
+    match = _DISCOUNT.search(text)
+    return int(match.group(1)) if match else None
+
+
+def leading_amount(text: str) -> float | None:
+    """An unmarked amount at the start of a line, as OCR reads a struck-through list price: '2,49948% off'."""
+    discount = _DISCOUNT.search(text)
+    head = text[: discount.start()] if discount else text
+    if discount and head.rstrip().endswith(discount.group(1)):
+        head = head.rstrip()[: -len(discount.group(1))]  # the discount's digits glued onto the amount
+    match = re.match(rf"\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", head, re.IGNORECASE)
+    return _number(match.group(1)) if match else None
+
+
+def find_rating(text: str) -> float | None:
+    match = _RATING.search(text)
+    return float(match.group(1)) if match else None
+
+
+def find_rating_count(text: str) -> int | None:
+    match = _RATING_COUNT.search(text)
+    return int(_number(match.group(1))) if match else None
+
+
+def labelled(text: str, label: str) -> str | None:
+    """The value of 'Label: value' (OCR may drop the colon or add spaces)."""
+    match = re.match(rf"\s*{re.escape(label)}\s*[:;]?\s+(.+)$", text, re.IGNORECASE) or re.match(
+        rf"\s*{re.escape(label)}\s*[:;]\s*(.+)$", text, re.IGNORECASE
+    )
+    return match.group(1).strip() if match else None
+
+
+def breadcrumb(text: str) -> list[str] | None:
+    """'Home › Watches › Wrist Watches' -> ['Watches', 'Wrist Watches']."""
+    parts = [p.strip() for p in _BREADCRUMB_SPLIT.split(text) if p.strip()]
+    if len(parts) >= 2 and parts[0].casefold() == "home":
+        return parts[1:]
+    return None
+
+
+def find_colours(text: str) -> list[str]:
+    """Colour words in ``text``; multi-word colours win over their parts ('navy blue', not 'blue')."""
+    lowered = f" {text.casefold()} "
+    found: list[str] = []
+    for colour in sorted(COLOURS, key=len, reverse=True):
+        if re.search(rf"(?<![a-z]){re.escape(colour)}(?![a-z])", lowered):
+            if not any(colour in longer for longer in found):
+                found.append(colour)
+    return found
+
+
+def find_promotions(text: str) -> list[str]:
+    lowered = text.casefold()
+    found = [word for word in PROMOTION_WORDS if re.search(rf"\b{re.escape(word)}s?\b", lowered)]
+    discount = find_discount(text)
+    if discount is not None:
+        found.append(f"{discount}% off")
+    return found

@@ -1,0 +1,292 @@
+"""The offline screen reader: OCR plus rule-based parsing of shop screenshots into a BehaviorSummary.
+
+This is NOT a multimodal LLM. It stands in for one when no vision model is configured, reads only what is
+visible in the screenshots (never the page's HTML or the catalog's records), and fills the same summary
+schema, citing the frames each value came from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools import parsing
+from tools.ocr import OcrLine, RapidOcrReader
+from tools.schemas import (
+    BehaviorSummary, Evidence, Frame, PriceRange, ProductCharacteristics, SeenProduct,
+)
+
+BACKEND_NAME = "offline-screen-reader (RapidOCR + rule-based parsing; not an MLLM)"
+_QUERY = re.compile(r"results?\s+for\s*[\"“'‘]?(.+?)[\"”'’]?\s*$", re.IGNORECASE)
+_MAIN_PRICE_MIN_HEIGHT = 26  # px: a product page's selling price is its largest amount
+_SPEC_COLUMN_GAP = 40  # px between a specification's name and its value on the same row
+
+
+@dataclass
+class FrameReading:
+    """What one screenshot shows, as parsed from its OCR lines."""
+
+    frame_id: str
+    kind: str = "other"  # product | listing | other
+    category_path: list[str] = field(default_factory=list)
+    title: str | None = None
+    brand: str | None = None
+    price: parsing.Price | None = None
+    list_price: float | None = None
+    rating: float | None = None
+    rating_count: int | None = None
+    colours: list[str] = field(default_factory=list)
+    specifications: dict[str, str] = field(default_factory=dict)
+    promotions: list[str] = field(default_factory=list)
+    query: str | None = None
+    card_prices: list[parsing.Price] = field(default_factory=list)
+
+
+def _match_vocabulary(text: str, vocabulary: dict[str, str], cutoff: float = 0.82) -> str | None:
+    """The vocabulary entry closest to ``text`` (keys are case-folded), tolerating OCR slips."""
+    key = text.casefold().strip()
+    if key in vocabulary:
+        return vocabulary[key]
+    close = difflib.get_close_matches(key, list(vocabulary), n=1, cutoff=cutoff)
+    return vocabulary[close[0]] if close else None
+
+
+class OfflineScreenReader:
+    """Summarise screenshots of a shop by OCR. ``brands`` and ``categories`` are the catalog's vocabulary,
+    used to correct OCR slips in names that the screens show."""
+
+    name = BACKEND_NAME
+
+    def __init__(self, brands: list[str], categories: list[str], ocr: RapidOcrReader | None = None) -> None:
+        self.ocr = ocr or RapidOcrReader()
+        self._brands = {b.casefold(): b for b in brands}
+        self._categories = {c.casefold(): c for c in categories}
+
+    def _breadcrumb(self, text: str) -> list[str] | None:
+        """Category names after 'Home'. OCR often drops the small '›' separators, so when the split finds a
+        single part, the known category names are matched greedily, longest first."""
+        parts = parsing.breadcrumb(text)
+        if parts and len(parts) > 1:
+            return [_match_vocabulary(p, self._categories) or p for p in parts]
+        words = text.split()
+        if len(words) < 2 or words[0].casefold() != "home":
+            return None
+        words, found = words[1:], []
+        while words:
+            for n in range(len(words), 0, -1):
+                name = _match_vocabulary(" ".join(words[:n]), self._categories, cutoff=0.9)
+                if name:
+                    found.append(name)
+                    words = words[n:]
+                    break
+            else:
+                return found or None  # an unknown word: keep what was recognised before it
+        return found or None
+
+    # -- one frame -------------------------------------------------------------------------------------
+    def read_frame(self, frame: Frame) -> FrameReading:
+        return self.parse_lines(frame.frame_id, self.ocr.read(Path(frame.path)))
+
+    def parse_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
+        reading = FrameReading(frame_id)
+        crumb_line = None
+        for line in lines:
+            crumb = self._breadcrumb(line.text)
+            if crumb and crumb_line is None:
+                crumb_line = line
+                reading.category_path = crumb
+            if (brand := parsing.labelled(line.text, "brand")) is not None:
+                reading.brand = _match_vocabulary(brand, self._brands) or brand
+            for label in ("colour", "color"):
+                if (colour := parsing.labelled(line.text, label)) is not None:
+                    reading.colours = parsing.find_colours(colour) or [colour.casefold()]
+            if (match := _QUERY.search(line.text)) is not None:
+                reading.query = match.group(1).strip()
+            reading.promotions.extend(parsing.find_promotions(line.text))
+
+        # The selling price: the tallest amount below the breadcrumb, with or without its currency sign.
+        amounts = []
+        for line in lines:
+            if crumb_line is None or line.y0 < crumb_line.y1 or line.height < _MAIN_PRICE_MIN_HEIGHT:
+                continue
+            prices = parsing.find_prices(line.text)
+            amount = parsing.bare_amount(line.text)
+            if prices or amount is not None:
+                amounts.append((line, prices[0] if prices else parsing.Price(amount, "INR")))
+        main = max(amounts, key=lambda item: (item[0].height, -item[0].y0), default=None)
+        if crumb_line is not None and main is not None:
+            self._read_product(reading, lines, main, crumb_line)
+        else:
+            card_prices = [parsing.card_price(line.text) for line in lines if line.height >= 18]
+            card_prices = [amount for amount in card_prices if amount is not None and amount >= 20]
+            if len(card_prices) >= 2:
+                reading.kind = "listing"
+                reading.card_prices = [parsing.Price(amount, "INR") for amount in card_prices]
+        reading.promotions = sorted(set(reading.promotions))
+        return reading
+
+    def _read_product(
+        self, reading: FrameReading, lines: list[OcrLine], main: tuple[OcrLine, parsing.Price], crumb: OcrLine
+    ) -> None:
+        reading.kind = "product"
+        price_line, reading.price = main
+        # The struck list price follows the selling price on the same row, often without its currency sign.
+        same_row = [line for line in lines if abs(line.y_center - price_line.y_center) < price_line.height]
+        for line in same_row:
+            others = parsing.find_prices(line.text)
+            candidates = [p.amount for p in others if p.amount > reading.price.amount]
+            leading = parsing.leading_amount(line.text) if line is not price_line else None
+            if leading and leading > reading.price.amount:
+                candidates.append(leading)
+            if candidates:
+                reading.list_price = max(candidates)
+        # The title: the tallest text between the breadcrumb and the price (joined if it wraps).
+        between = [
+            line for line in lines
+            if crumb.y1 <= line.y0 and line.y1 <= price_line.y0 + 4 and not parsing.find_prices(line.text)
+            and parsing.labelled(line.text, "brand") is None and parsing.find_rating(line.text) is None
+        ]
+        if between:
+            tallest = max(line.height for line in between)
+            title_lines = [line for line in between if line.height >= 0.8 * tallest]
+            reading.title = " ".join(line.text for line in title_lines)
+        for line in lines:
+            if line.y0 < crumb.y1:
+                continue
+            if reading.rating is None and (rating := parsing.find_rating(line.text)) is not None:
+                reading.rating = rating
+                reading.rating_count = parsing.find_rating_count(line.text)
+        if reading.brand is None and reading.title:
+            first_words = reading.title.split()
+            for n in (3, 2, 1):
+                brand = self._brands.get(" ".join(first_words[:n]).casefold())
+                if brand:
+                    reading.brand = brand
+                    break
+        if not reading.colours and reading.title:
+            reading.colours = parsing.find_colours(reading.title)
+        reading.specifications = _specification_rows(lines, below=price_line.y1)
+        for name, value in reading.specifications.items():
+            if "colo" in name.casefold() and not reading.colours:
+                reading.colours = parsing.find_colours(value)
+
+    # -- a session ---------------------------------------------------------------------------------------
+    def summarise(self, frames: list[Frame]) -> BehaviorSummary:
+        readings = [self.read_frame(frame) for frame in frames if frame.duplicate_of is None]
+        return summarise_readings(readings, self.name)
+
+
+def _specification_rows(lines: list[OcrLine], below: float) -> dict[str, str]:
+    """Highlights ('• Name: value') and two-column rows (name, value) below the price block."""
+    rows: dict[str, str] = {}
+    candidates = [line for line in lines if line.y0 > below]
+    for line in candidates:
+        match = re.match(r"^\s*[•·*-]\s*([^:]{2,30}):\s*(.+)$", line.text)
+        if match:
+            rows.setdefault(match.group(1).strip(), match.group(2).strip())
+    heading = next((line for line in candidates if line.text.strip().casefold() == "specifications"), None)
+    table = [line for line in candidates if heading is not None and line.y0 > heading.y1]
+    for left in table:
+        right = [
+            line for line in table
+            if line is not left and abs(line.y_center - left.y_center) < 0.6 * left.height
+            and line.x0 - left.x1 > _SPEC_COLUMN_GAP
+        ]
+        if len(right) == 1 and len(left.text) <= 40 and not parsing.find_prices(left.text):
+            rows.setdefault(left.text.rstrip(":"), right[0].text)
+    return dict(list(rows.items())[:20])
+
+
+def _evidence(counter: Counter, frames: dict[str, list[str]], total: int) -> list[Evidence]:
+    ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return [
+        Evidence(value=value, frame_ids=frames[value], count=count, confidence=round(min(1.0, count / total), 3))
+        for value, count in ranked
+    ]
+
+
+def summarise_readings(readings: list[FrameReading], summariser: str) -> BehaviorSummary:
+    """Aggregate per-frame readings into the keyword summary. Each product page counts once per product."""
+    products: dict[str, SeenProduct] = {}
+    keyed: dict[str, tuple[Counter, dict[str, list[str]]]] = defaultdict(lambda: (Counter(), defaultdict(list)))
+
+    def note(keyword: str, value: str, frame_id: str) -> None:
+        counter, frames = keyed[keyword]
+        if frame_id not in frames[value]:
+            frames[value].append(frame_id)
+            counter[value] += 1
+
+    for r in readings:
+        if r.kind == "product" and r.title:
+            key = r.title.casefold()
+            first_view = key not in products
+            products.setdefault(key, SeenProduct(
+                title=r.title, brand=r.brand, price=r.price.amount if r.price else None, list_price=r.list_price,
+                rating=r.rating, category=r.category_path[-1] if r.category_path else None, frame_id=r.frame_id,
+            ))
+            if first_view:
+                if r.category_path:
+                    note("types", r.category_path[-1], r.frame_id)
+                if r.brand:
+                    note("brands", r.brand, r.frame_id)
+                for colour in r.colours:
+                    note("colours", colour, r.frame_id)
+                if r.rating is not None:
+                    count = f" ({r.rating_count:,} ratings)" if r.rating_count else ""
+                    note("reviews", f"{r.rating:.1f} stars{count}: {r.title}", r.frame_id)
+        for name, value in r.specifications.items():
+            note("specifications", f"{name}: {value}", r.frame_id)
+        for promotion in r.promotions:
+            note("promotions", promotion, r.frame_id)
+        if r.query:
+            note("queries", r.query, r.frame_id)
+
+    detail_prices = [(p.price, p.frame_id) for p in products.values() if p.price is not None]
+    listing_prices = [(pr.amount, r.frame_id) for r in readings if r.kind == "listing" for pr in r.card_prices]
+    prices = detail_prices or listing_prices
+    price_range = PriceRange()
+    if prices:
+        amounts = sorted(amount for amount, _ in prices)
+        if not detail_prices and len(amounts) >= 5:  # listing only: drop the outer tenth on each side
+            cut = len(amounts) // 10
+            amounts = amounts[cut : len(amounts) - cut]
+        price_range = PriceRange(
+            lowest=amounts[0], highest=amounts[-1],
+            frame_ids=sorted({frame_id for _, frame_id in prices}),
+            confidence=0.9 if detail_prices else 0.5,
+        )
+
+    comparisons = _comparisons(list(products.values()))
+    n_products = max(1, len(products))
+    n_frames = max(1, len(readings))
+    return BehaviorSummary(
+        product_characteristics=ProductCharacteristics(
+            types=_evidence(*keyed["types"], n_products),
+            colours=_evidence(*keyed["colours"], n_products),
+        ),
+        price_range=price_range,
+        brand_preferences=_evidence(*keyed["brands"], n_products),
+        specifications=_evidence(*keyed["specifications"], n_frames)[:15],
+        reviews=_evidence(*keyed["reviews"], n_products),
+        comparisons=comparisons,
+        promotions=_evidence(*keyed["promotions"], n_frames),
+        search_queries=_evidence(*keyed["queries"], n_frames),
+        products_seen=list(products.values()),
+        frames_read=len(readings),
+        summariser=summariser,
+    )
+
+
+def _comparisons(seen: list[SeenProduct]) -> list[Evidence]:
+    """Products of the same category viewed one after another are taken as compared."""
+    pairs = []
+    for before, after in zip(seen, seen[1:]):
+        if before.category and before.category == after.category:
+            pairs.append(Evidence(
+                value=f"{before.title} vs {after.title}", frame_ids=[before.frame_id, after.frame_id],
+                confidence=0.5,
+            ))
+    return pairs
