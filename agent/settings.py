@@ -7,6 +7,7 @@ The config file is ``$INTERAREC_CONFIG`` or ``<user config dir>/interarec/config
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file())
 
     @property
     def catalog_path(self) -> Path:
@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     @property
     def uses_endpoint(self) -> bool:
         return self.openai_base_url is not None
+
+
+def config_file() -> Path:
+    """The TOML config file read: ``$INTERAREC_CONFIG`` or the user config dir's ``interarec/config.toml``."""
+    return Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
 
 
 def flag_name(field: str) -> str:
@@ -91,6 +96,9 @@ def load_settings(**flags: Any) -> Settings:
         raise SettingsError(
             f"invalid setting {field}: {err['msg']} (set {ENV_PREFIX}{field.upper()} or {flag_name(field)})"
         ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {config_file()} is not valid TOML: {exc} (fix it or set "
+                            f"{ENV_PREFIX}CONFIG to another file)") from exc
     if settings.uses_endpoint and not (settings.vision_model or settings.chat_model):
         raise SettingsError(
             f"{ENV_PREFIX}OPENAI_BASE_URL is set but no model is: set {ENV_PREFIX}VISION_MODEL "

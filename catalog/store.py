@@ -161,6 +161,8 @@ class CatalogStore:
         return hits
 
     def get(self, product_ids: list[str]) -> list[Product]:
+        if not product_ids:  # Chroma rejects an empty id list
+            return []
         result = self._collection.get(ids=list(product_ids), include=["metadatas"])
         by_id = {i: Product.model_validate_json(m["json"]) for i, m in zip(result["ids"], result["metadatas"])}
         return [by_id[i] for i in product_ids if i in by_id]

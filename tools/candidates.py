@@ -67,14 +67,14 @@ def retrieve(
         utility = WEIGHTS["similarity"] * hit.similarity
         if product.brand and product.brand.casefold() in brand_keys:
             utility += WEIGHTS["brand"]
-            matches[f"brand {product.brand}"] = constraints.provenance.get("preferred_brands", [])
+            matches[f"brand {product.brand}"] = constraints.provenance.get(f"brand:{product.brand.casefold()}", [])
         product_colours = {(product.colour or "").casefold()} | {
             c for c in colour_keys if c in product.title.casefold()
         }
         shared_colours = sorted(colour_keys & product_colours)
         if shared_colours:
             utility += WEIGHTS["colour"]
-            matches[f"colour {shared_colours[0]}"] = constraints.provenance.get("preferred_colours", [])
+            matches[f"colour {shared_colours[0]}"] = constraints.provenance.get(f"colour:{shared_colours[0]}", [])
         if product.rating is not None:
             utility += WEIGHTS["rating"] * (product.rating - 3.0) / 2.0
         fit = _price_fit(product.price, constraints)

@@ -6,13 +6,18 @@ from __future__ import annotations
 from tools.schemas import BehaviorSummary, Constraints
 
 DEFAULT_PRICE_TOLERANCE = 0.15  # the browsed band is widened by 15% on each side
+DEFAULT_MAX_PER_BRAND = 2  # variety: at most two products of one brand in a list
 
 
 def constraints_from_summary(
-    summary: BehaviorSummary, k: int = 5, price_tolerance: float = DEFAULT_PRICE_TOLERANCE
+    summary: BehaviorSummary,
+    k: int = 5,
+    price_tolerance: float = DEFAULT_PRICE_TOLERANCE,
+    max_per_brand: int | None = DEFAULT_MAX_PER_BRAND,
 ) -> Constraints:
     """Hard: the strongest product type and the browsed price band (widened by ``price_tolerance``).
-    Soft: brands and colours seen. The query mixes the type, colours and search terms for retrieval."""
+    Soft: brands and colours seen. Variety: at most ``max_per_brand`` products of one brand.
+    The query mixes the type, colours and search terms for retrieval."""
     provenance: dict[str, list[str]] = {}
     types = summary.product_characteristics.types
     categories: list[str] = []
@@ -27,10 +32,10 @@ def constraints_from_summary(
         provenance["price"] = prices.frame_ids
     brands = [e.value for e in summary.brand_preferences]
     colours = [e.value for e in summary.product_characteristics.colours]
-    for name, evidence in (("preferred_brands", summary.brand_preferences),
-                           ("preferred_colours", summary.product_characteristics.colours)):
-        if evidence:
-            provenance[name] = sorted({f for e in evidence for f in e.frame_ids})
+    for prefix, evidence in (("brand", summary.brand_preferences),
+                             ("colour", summary.product_characteristics.colours)):
+        for item in evidence:
+            provenance[f"{prefix}:{item.value.casefold()}"] = item.frame_ids
     query_parts = [e.value for e in types[:1]] + colours[:2] + [e.value for e in summary.search_queries[:2]]
     return Constraints(
         k=k,
@@ -40,5 +45,6 @@ def constraints_from_summary(
         max_price=max_price,
         preferred_brands=brands,
         preferred_colours=colours,
+        max_per_brand=max_per_brand,
         provenance=provenance,
     )

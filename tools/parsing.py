@@ -51,7 +51,7 @@ def find_prices(text: str) -> list[Price]:
 # OCR often loses the rupee sign on bold prices or reads it as one of these glyphs.
 _CURRENCY_LIKE = r"(?:₹|rs\.?|inr|¥|平|羊|\$|€|£)"
 _BARE_AMOUNT = re.compile(rf"^\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", re.IGNORECASE)
-_LEADING_AMOUNT = re.compile(rf"^\s*{_CURRENCY_LIKE}?\s*(\d{{1,3}}(?:,\d{{2,3}})+|\d{{2,7}})(?=$|\s|₹|¥|平|羊)", re.IGNORECASE
+_LEADING_AMOUNT = re.compile(rf"^\s*{_CURRENCY_LIKE}?\s*(\d{{1,3}}(?:,\d{{2,3}})+|\d{{2,7}})(?=$|\s|₹|¥|平|羊|\d{{1,3}},\d{{2,3}})", re.IGNORECASE
 )
 
 
@@ -64,7 +64,9 @@ def bare_amount(text: str) -> float | None:
 
 
 def card_price(text: str) -> float | None:
-    """The amount a listing card's price line starts with: '593平6255%off' -> 593, '899 999 10% off' -> 899."""
+    """The amount a listing card's price line starts with: '593平6255%off' -> 593, '899 999 10% off' -> 899.
+    When OCR drops both the list price's sign and the space, the list price's comma group marks where the
+    selling price ends: '5951,29554% off' -> 595."""
     match = _LEADING_AMOUNT.match(text)
     return _number(match.group(1)) if match else None
 
@@ -77,9 +79,10 @@ def find_discount(text: str) -> int | None:
 def leading_amount(text: str) -> float | None:
     """An unmarked amount at the start of a line, as OCR reads a struck-through list price: '2,49948% off'."""
     discount = _DISCOUNT.search(text)
+    # The leftmost 'NN% off' match already starts at the discount's own digits ('2,499|48% off'), so the head
+    # is the amount even when the two are glued; trimming the discount's digits again would cut a real amount
+    # that ends in them ('1,999 9% off' -> 199).
     head = text[: discount.start()] if discount else text
-    if discount and head.rstrip().endswith(discount.group(1)):
-        head = head.rstrip()[: -len(discount.group(1))]  # the discount's digits glued onto the amount
     match = re.match(rf"\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", head, re.IGNORECASE)
     return _number(match.group(1)) if match else None
 

@@ -45,6 +45,10 @@ class FrameReading:
     card_prices: list[parsing.Price] = field(default_factory=list)
 
 
+def _compact(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
 def _match_vocabulary(text: str, vocabulary: dict[str, str], cutoff: float = 0.82) -> str | None:
     """The vocabulary entry closest to ``text`` (keys are case-folded), tolerating OCR slips."""
     key = text.casefold().strip()
@@ -64,26 +68,28 @@ class OfflineScreenReader:
         self.ocr = ocr or RapidOcrReader()
         self._brands = {b.casefold(): b for b in brands}
         self._categories = {c.casefold(): c for c in categories}
+        self._compact_categories = {_compact(c): c for c in categories if _compact(c)}
+        self._compact_keys = sorted(self._compact_categories, key=len, reverse=True)
 
     def _breadcrumb(self, text: str) -> list[str] | None:
-        """Category names after 'Home'. OCR often drops the small '›' separators, so when the split finds a
-        single part, the known category names are matched greedily, longest first."""
-        parts = parsing.breadcrumb(text)
-        if parts and len(parts) > 1:
-            return [_match_vocabulary(p, self._categories) or p for p in parts]
-        words = text.split()
-        if len(words) < 2 or words[0].casefold() != "home":
+        """Category names after 'Home'. OCR often drops the small '›' separators and even the spaces
+        ('HomeWatchesWrist Watches'), so known category names are matched greedily, longest first, on the
+        text with everything but letters and digits removed; unknown parts fall back to the separators."""
+        compact = _compact(text)
+        if not compact.startswith("home"):
             return None
-        words, found = words[1:], []
-        while words:
-            for n in range(len(words), 0, -1):
-                name = _match_vocabulary(" ".join(words[:n]), self._categories, cutoff=0.9)
-                if name:
-                    found.append(name)
-                    words = words[n:]
-                    break
-            else:
-                return found or None  # an unknown word: keep what was recognised before it
+        rest, found = compact[4:], []
+        while rest:
+            name = next((self._compact_categories[key] for key in self._compact_keys if rest.startswith(key)), None)
+            if name is None:
+                break
+            found.append(name)
+            rest = rest[len(_compact(name)):]
+        if found and not rest:
+            return found
+        parts = parsing.breadcrumb(text)
+        if parts:
+            return [_match_vocabulary(p, self._categories) or p for p in parts]
         return found or None
 
     # -- one frame -------------------------------------------------------------------------------------
@@ -116,7 +122,10 @@ class OfflineScreenReader:
             amount = parsing.bare_amount(line.text)
             if prices or amount is not None:
                 amounts.append((line, prices[0] if prices else parsing.Price(amount, "INR")))
-        main = max(amounts, key=lambda item: (item[0].height, -item[0].y0), default=None)
+        # Currency-marked amounts win; a bare number (OCR dropped the sign) is used only when none is marked,
+        # since product photos carry numbers too (a watch dial's "50").
+        marked = [item for item in amounts if parsing.find_prices(item[0].text)]
+        main = max(marked or amounts, key=lambda item: (item[0].height, -item[0].y0), default=None)
         if crumb_line is not None and main is not None:
             self._read_product(reading, lines, main, crumb_line)
         else:
