@@ -9,15 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agent import render
+from agent.settings import SettingsError, load_settings
+from agent.wiring import build_runtime, ensure_demo_catalog, open_store, start_shop
 from catalog.ingest import IngestError, parse_file
 from catalog.store import CatalogError, SearchFilters
 from tools.browser import BrowserError
 from tools.optimizer import OptimizerError
 from tools.personas import DEMO_PERSONA, PERSONAS
-
-from agent import render
-from agent.settings import SettingsError, load_settings
-from agent.wiring import build_runtime, ensure_demo_catalog, open_store, start_shop
+from tools.summariser import SummariserError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -26,10 +26,12 @@ class UsageError(ValueError):
     """Bad command-line input."""
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202
+def _settings(args: argparse.Namespace):
     return load_settings(
         data_dir=getattr(args, "data_dir", None), k=getattr(args, "k", None),
         headless=False if getattr(args, "headed", False) else None,
+        openai_base_url=getattr(args, "openai_base_url", None), openai_api_key=getattr(args, "openai_api_key", None),
+        vision_model=getattr(args, "vision_model", None), chat_model=getattr(args, "chat_model", None),
     )
 
 
@@ -174,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_opts = argparse.ArgumentParser(add_help=False)
     run_opts.add_argument("--k", type=int, help="how many products to recommend (default 5)")
     run_opts.add_argument("--headed", action="store_true", help="show the browser window")
+    run_opts.add_argument("--openai-base-url", help="OpenAI-compatible endpoint (default: offline)")
+    run_opts.add_argument("--openai-api-key", help="its key (prefer INTERAREC_OPENAI_API_KEY)")
+    run_opts.add_argument("--vision-model", help="vision model for the MLLM summariser")
+    run_opts.add_argument("--chat-model", help="chat model (used by the chat agent)")
     demo = sub.add_parser("demo", parents=[common, run_opts], help="browse the demo shop as a built-in persona")
     demo.set_defaults(func=cmd_demo)
     browse = sub.add_parser("browse-and-recommend", parents=[common, run_opts],
@@ -218,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, IngestError, SettingsError) as exc:
         print(f"interarec: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (BrowserError, CatalogError, OptimizerError) as exc:
+    except (BrowserError, CatalogError, OptimizerError, SummariserError) as exc:
         print(f"interarec: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

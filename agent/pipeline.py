@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
+from agent.wiring import Runtime
 from tools.browser import ShopperBrowser
 from tools.candidates import retrieve
 from tools.constraints import constraints_from_summary
@@ -19,8 +20,6 @@ from tools.optimizer import select
 from tools.personas import Persona
 from tools.schemas import BehaviorSummary, Constraints, SeenProduct
 from tools.shopper import run_persona
-
-from agent.wiring import Runtime
 
 SEEN_TITLE_SIMILARITY = 0.9  # a catalog title this close to a title read off a screen is "already viewed"
 
@@ -53,7 +52,7 @@ def _viewed_ids(runtime: Runtime, seen: list[SeenProduct]) -> list[str]:
     return sorted(set(ids))
 
 
-def build_graph(runtime: Runtime, persona: Persona, shop_url: str):  # noqa: ANN201 - compiled graph type
+def build_graph(runtime: Runtime, persona: Persona, shop_url: str):
     settings = runtime.settings
 
     def browse(state: RunState) -> RunState:
@@ -66,7 +65,7 @@ def build_graph(runtime: Runtime, persona: Persona, shop_url: str):  # noqa: ANN
         started = time.perf_counter()
         wanted = set(state["frame_ids"])
         frames = [f for f in runtime.frames.frames(state["session_id"]) if f.frame_id in wanted]
-        summary = runtime.reader.summarise(frames)
+        summary = runtime.summariser.summarise(frames)
         return {"summary": summary.model_dump(), "timings": _timed(state, "summarise", started)}
 
     def constrain(state: RunState) -> RunState:

@@ -14,7 +14,10 @@ from typing import Any
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
-    BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource,
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 
 ENV_PREFIX = "INTERAREC_"
@@ -44,6 +47,8 @@ class Settings(BaseSettings):
     openai_api_key: str | None = Field(None, description="Key for the endpoint (any string for local servers)")
     vision_model: str | None = Field(None, description="Vision model name for the MLLM summariser")
     chat_model: str | None = Field(None, description="Chat model name for the agent")
+    vision_max_pixels: int = Field(640_000, ge=10_000, le=10_000_000, description="Pixel budget per screenshot")
+    request_timeout_s: float = Field(120.0, gt=0, le=900, description="Timeout of one endpoint request")
 
     @field_validator("openai_base_url")
     @classmethod
@@ -81,8 +86,17 @@ def config_file() -> Path:
     return Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
 
 
+# Settings that the run commands also take as flags (agent/cli.py); the rest come from env or the file.
+CLI_FLAGS = frozenset({"data_dir", "k", "openai_base_url", "openai_api_key", "vision_model", "chat_model"})
+
+
 def flag_name(field: str) -> str:
     return "--" + field.replace("_", "-")
+
+
+def _where_to_set(field: str) -> str:
+    flag = f" or {flag_name(field)}" if field in CLI_FLAGS else ""
+    return f"set {ENV_PREFIX}{field.upper()}{flag}, or `{field} = ...` in {config_file()}"
 
 
 def load_settings(**flags: Any) -> Settings:
@@ -93,9 +107,10 @@ def load_settings(**flags: Any) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
-        raise SettingsError(
-            f"invalid setting {field}: {err['msg']} (set {ENV_PREFIX}{field.upper()} or {flag_name(field)})"
-        ) from exc
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(sorted(Settings.model_fields))
+            raise SettingsError(f"unknown setting {field!r} (in {config_file()}); known settings: {known}") from exc
+        raise SettingsError(f"invalid setting {field}: {err['msg']} ({_where_to_set(field)})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"config file {config_file()} is not valid TOML: {exc} (fix it or set "
                             f"{ENV_PREFIX}CONFIG to another file)") from exc

@@ -6,15 +6,16 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.settings import Settings
 from catalog.files import DEMO_IMAGES, DEMO_PRODUCTS, load_products
 from catalog.models import Product
 from catalog.store import CatalogStore
 from tools.browser import BrowserConfig
 from tools.frames import FrameStore
+from tools.mllm_summariser import MllmSummariser
 from tools.screen_reader import OfflineScreenReader
 from tools.shop import DemoShop
-
-from agent.settings import Settings
+from tools.summariser import Summariser
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Runtime:
     settings: Settings
     store: CatalogStore
     frames: FrameStore
-    reader: OfflineScreenReader
+    summariser: Summariser
     browser_config: BrowserConfig
     shop_products: list[Product]
     shop_images: Path
@@ -63,19 +64,35 @@ def ensure_demo_catalog(store: CatalogStore, products: list[Product]) -> int:
     return store.count()
 
 
+def build_openai_client(settings: Settings):
+    import openai
+
+    # The client retries 429, 5xx, connection errors and timeouts with backoff; nothing else is retried.
+    return openai.OpenAI(base_url=settings.openai_base_url, api_key=settings.openai_api_key, max_retries=3,
+                         timeout=settings.request_timeout_s)
+
+
+def build_summariser(settings: Settings, brands: list[str], categories: list[str]) -> Summariser:
+    """The MLLM when an endpoint and a vision model are configured, else the offline screen reader."""
+    if settings.uses_endpoint and settings.vision_model:
+        return MllmSummariser(build_openai_client(settings), settings.vision_model,
+                              max_pixels=settings.vision_max_pixels)
+    return OfflineScreenReader(brands=brands, categories=categories)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     products = load_products(DEMO_PRODUCTS)
     store = open_store(settings)
     ensure_demo_catalog(store, products)
     brands = sorted({p.brand for p in products if p.brand})
     categories = sorted({c for p in products for c in p.category_path})
-    reader = OfflineScreenReader(brands=brands, categories=categories)
+    summariser = build_summariser(settings, brands, categories)
     browser_config = BrowserConfig(
         executable=settings.chromium_path, width=settings.viewport_width, height=settings.viewport_height,
         headless=settings.headless, navigation_timeout_s=settings.navigation_timeout_s,
     )
     backends = Backends(
-        summariser=reader.name,
+        summariser=summariser.name,
         chat_model=CHAT_BACKEND_OFFLINE,
         embedding="all-MiniLM-L6-v2 int8 ONNX (onnxruntime, offline)",
         catalog=f"Chroma PersistentClient at {settings.catalog_path}",
@@ -83,7 +100,7 @@ def build_runtime(settings: Settings) -> Runtime:
         browser=f"Chromium {settings.chromium_path} via Playwright (headless={settings.headless})",
     )
     return Runtime(
-        settings=settings, store=store, frames=FrameStore(settings.frames_path), reader=reader,
+        settings=settings, store=store, frames=FrameStore(settings.frames_path), summariser=summariser,
         browser_config=browser_config, shop_products=products, shop_images=DEMO_IMAGES, backends=backends,
     )
 

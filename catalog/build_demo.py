@@ -30,6 +30,7 @@ import argparse
 import csv
 import hashlib
 import io
+import itertools
 import json
 import math
 import os
@@ -214,7 +215,7 @@ def flipkart_facet_brand(tree: str, title: str) -> str | None:
     for "Maxima 26512PPGN Analog Watch"), in the title's spelling; None when the tree has no such facet."""
     inner = tree.strip().strip("[]").strip().strip('"')
     levels = [collapse_ws(part) for part in inner.split(">>") if collapse_ws(part)]
-    for parent, level in zip(levels, levels[1:]):
+    for parent, level in itertools.pairwise(levels):
         suffix = " " + parent.lower()
         if level.lower().endswith(suffix):
             prefix = level[: -len(suffix)].strip()

@@ -37,6 +37,12 @@ class ParsedFile:
     duplicates: int = 0  # rows whose id appeared earlier in the same file (the last one wins)
 
 
+class _FieldError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _row_errors(line: int, exc: ValidationError) -> list[RowError]:
     return [
         RowError(line, ".".join(str(part) for part in err["loc"]) or "(row)", err["msg"]) for err in exc.errors()
@@ -51,7 +57,10 @@ def _csv_record(row: dict[str, Any]) -> dict[str, Any]:
     if "specifications" in record:
         text = record["specifications"]
         if text.startswith("{"):
-            record["specifications"] = json.loads(text)
+            try:
+                record["specifications"] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise _FieldError("specifications", f"not a JSON object: {exc.msg}") from exc
         else:  # "Strap: Leather; Dial: Round"
             pairs = [item.split(":", 1) for item in text.split(";") if ":" in item]
             record["specifications"] = {k.strip(): v.strip() for k, v in pairs}
@@ -85,6 +94,9 @@ def parse_file(path: Path) -> ParsedFile:
     for line, convert, raw in records:
         try:
             record = convert(raw) if convert else json.loads(raw)
+        except _FieldError as exc:
+            errors.append(RowError(line, exc.field, str(exc)))
+            continue
         except (json.JSONDecodeError, ValueError) as exc:
             errors.append(RowError(line, "(row)", f"not valid JSON: {exc}"))
             continue

@@ -16,7 +16,9 @@ from catalog.models import Product
 log = logging.getLogger(__name__)
 
 COLLECTION = "products"
-_MAX_CATEGORY_LEVELS = 3
+_MAX_CATEGORY_LEVELS = 6  # category filters match any of the first six levels of a product's path
+# Bumped when what is indexed per product changes, so an older store re-indexes unchanged products.
+INDEX_VERSION = 2
 
 
 class CatalogError(RuntimeError):
@@ -73,6 +75,7 @@ def _metadata(product: Product) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "product_id": product.id,
         "json": product.model_dump_json(),
+        "index_version": INDEX_VERSION,
         "brand_key": (product.brand or "").casefold(),
     }
     for level in range(_MAX_CATEGORY_LEVELS):
@@ -123,7 +126,10 @@ class CatalogStore:
         for start in range(0, len(products), batch_size):
             batch = {p.id: p for p in products[start : start + batch_size]}  # last duplicate wins
             existing = self._collection.get(ids=list(batch), include=["metadatas"])
-            stored = {i: (m or {}).get("json") for i, m in zip(existing["ids"], existing["metadatas"])}
+            stored = {
+                i: (m or {}).get("json") if (m or {}).get("index_version") == INDEX_VERSION else "(stale index)"
+                for i, m in zip(existing["ids"], existing["metadatas"])
+            }
             changed = [p for p in batch.values() if stored.get(p.id) != p.model_dump_json()]
             for product in batch.values():
                 if product.id not in stored:

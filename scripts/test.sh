@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+.venv/bin/ruff check --quiet . || { echo "lint failed: run .venv/bin/ruff check . to see why" >&2; exit 1; }
 exec .venv/bin/python -m pytest "$@"

@@ -25,7 +25,7 @@ def _is_loopback(address: object) -> bool:
 
 
 def _guarded(real):
-    def connect(self, address):  # noqa: ANN001, ANN202
+    def connect(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
             raise OSError(f"tests may not reach the network (tried {address!r})")
         return real(self, address)

@@ -10,15 +10,13 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from agent.cli import main
 from catalog.files import load_products
-from tools.constraints import DEFAULT_PRICE_TOLERANCE
-
 from tests.conftest import requires_chromium
+from tools.constraints import DEFAULT_PRICE_TOLERANCE
 
 pytestmark = [requires_chromium, pytest.mark.browser]
 

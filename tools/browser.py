@@ -6,9 +6,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Error as PlaywrightError, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tools.frames import FrameStore
 from tools.schemas import Frame
@@ -59,7 +61,7 @@ class ShopperBrowser:
         self.page: Page | None = None
         self.blocked_requests: list[str] = []
 
-    def __enter__(self) -> ShopperBrowser:
+    def __enter__(self) -> Self:
         if not self.config.executable.exists():
             raise BrowserError(
                 f"Chromium not found at {self.config.executable}; install it with `apt-get install chromium` "
@@ -89,7 +91,7 @@ class ShopperBrowser:
             self._playwright.stop()
         self._browser = self._playwright = self.page = None
 
-    def _guard(self, route, request) -> None:  # noqa: ANN001 - Playwright's callback types
+    def _guard(self, route, request) -> None:
         """Only allowed origins are reached; everything else is aborted, never fetched."""
         if request.url.startswith(("data:", "blob:")) or _origin(request.url) in self.config.allowed_origins:
             route.continue_()

@@ -117,4 +117,4 @@ class FrameStore:
         ]
 
     def sessions(self) -> list[tuple[str, float, str]]:
-        return self._db.execute("SELECT * FROM sessions ORDER BY created_at").fetchall()
+        return self._db.execute("SELECT * FROM sessions ORDER BY created_at, rowid").fetchall()

@@ -39,7 +39,7 @@ class RapidOcrReader:
         self._engine = None
         self._lock = threading.Lock()
 
-    def _get_engine(self):  # noqa: ANN202 - rapidocr has no public type for the engine
+    def _get_engine(self):
         if self._engine is None:
             # RapidOCR logs every model path at INFO on its own handler; keep the CLI's stderr for progress.
             logging.getLogger("RapidOCR").setLevel(logging.WARNING)

@@ -121,6 +121,16 @@ def select(
     k = min(constraints.k, len(pool))
     if k < constraints.k:
         unmet.append(f"only {len(pool)} candidate(s) passed the filters, fewer than k={constraints.k}")
+    if constraints.max_per_brand and constraints.selection == "ranking":
+        # The brand cap bounds how many products can be shown at all; ask for no more than that.
+        per_brand = defaultdict(int)
+        for c in pool:
+            per_brand[(c.brand or f"(no brand) {c.product_id}").casefold()] += 1
+        reachable = sum(min(n, constraints.max_per_brand) for n in per_brand.values())
+        if reachable < k:
+            unmet.append(f"at most {constraints.max_per_brand} per brand allows only {reachable} of the "
+                         f"{k} products ({len(per_brand)} brand(s) among the candidates)")
+            k = reachable
     if not pool:
         report = OptimizerReport(
             status="NO_CANDIDATES", objective_value=0.0, solve_seconds=0.0, mode=mode, candidates=0,

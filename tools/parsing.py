@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 _CURRENCY = {"₹": "INR", "rs": "INR", "inr": "INR", "$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR",
              "£": "GBP", "gbp": "GBP"}
-_NUMBER = r"\d{1,3}(?:[,\s]\d{2,3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
+# Grouped amounts end in a group of three ('12,499'; Indian '1,24,999'); '12,99' is not one.
+_NUMBER = r"\d{1,3}(?:[,\s]\d{2})*[,\s]\d{3}(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
 _PRICE = re.compile(
     rf"(?P<cur>₹|rs\.?|inr|\$|usd|€|eur|£|gbp)\s*(?P<num>{_NUMBER})", re.IGNORECASE
 )
@@ -51,7 +52,10 @@ def find_prices(text: str) -> list[Price]:
 # OCR often loses the rupee sign on bold prices or reads it as one of these glyphs.
 _CURRENCY_LIKE = r"(?:₹|rs\.?|inr|¥|平|羊|\$|€|£)"
 _BARE_AMOUNT = re.compile(rf"^\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", re.IGNORECASE)
-_LEADING_AMOUNT = re.compile(rf"^\s*{_CURRENCY_LIKE}?\s*(\d{{1,3}}(?:,\d{{2,3}})+|\d{{2,7}})(?=$|\s|₹|¥|平|羊|\d{{1,3}},\d{{2,3}})", re.IGNORECASE
+# A card's price ends at a space, a (misread) currency sign, or where a glued list price's comma group starts.
+_LEADING_AMOUNT = re.compile(
+    rf"^\s*{_CURRENCY_LIKE}?\s*(\d{{1,3}}(?:,\d{{2,3}})+|\d{{2,7}})(?=$|\s|₹|¥|平|羊|\d{{1,3}},\d{{2,3}})",
+    re.IGNORECASE,
 )
 
 
@@ -73,7 +77,13 @@ def card_price(text: str) -> float | None:
 
 def find_discount(text: str) -> int | None:
     match = _DISCOUNT.search(text)
-    return int(match.group(1)) if match else None
+    if match is None:
+        return None
+    if len(match.group(1)) == 2 and leading_amount(text) is not None:
+        head = text[: match.start()]
+        if not re.match(rf"\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", head, re.IGNORECASE):
+            return int(match.group(1)[1])  # glued one-digit discount, see leading_amount
+    return int(match.group(1))
 
 
 def leading_amount(text: str) -> float | None:
@@ -83,7 +93,11 @@ def leading_amount(text: str) -> float | None:
     # is the amount even when the two are glued; trimming the discount's digits again would cut a real amount
     # that ends in them ('1,999 9% off' -> 199).
     head = text[: discount.start()] if discount else text
-    match = re.match(rf"\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", head, re.IGNORECASE)
+    amount = re.compile(rf"\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", re.IGNORECASE)
+    match = amount.match(head)
+    if match is None and discount is not None and len(discount.group(1)) == 2 and head.strip():
+        # '12,9994% off': the regex took '94' as the discount; a one-digit discount leaves a valid amount.
+        match = amount.match(text[: discount.start() + 1])
     return _number(match.group(1)) if match else None
 
 
@@ -118,9 +132,9 @@ def find_colours(text: str) -> list[str]:
     lowered = f" {text.casefold()} "
     found: list[str] = []
     for colour in sorted(COLOURS, key=len, reverse=True):
-        if re.search(rf"(?<![a-z]){re.escape(colour)}(?![a-z])", lowered):
-            if not any(colour in longer for longer in found):
-                found.append(colour)
+        seen = re.search(rf"(?<![a-z]){re.escape(colour)}(?![a-z])", lowered)
+        if seen and not any(colour in longer for longer in found):
+            found.append(colour)
     return found
 
 

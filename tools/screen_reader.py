@@ -8,6 +8,7 @@ schema, citing the frames each value came from.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -16,12 +17,17 @@ from pathlib import Path
 from tools import parsing
 from tools.ocr import OcrLine, RapidOcrReader
 from tools.schemas import (
-    BehaviorSummary, Evidence, Frame, PriceRange, ProductCharacteristics, SeenProduct,
+    BehaviorSummary,
+    Evidence,
+    Frame,
+    PriceRange,
+    ProductCharacteristics,
+    SeenProduct,
 )
 
 BACKEND_NAME = "offline-screen-reader (RapidOCR + rule-based parsing; not an MLLM)"
 _QUERY = re.compile(r"results?\s+for\s*[\"“'‘]?(.+?)[\"”'’]?\s*$", re.IGNORECASE)
-_MAIN_PRICE_MIN_HEIGHT = 26  # px: a product page's selling price is its largest amount
+_MAIN_PRICE_MIN_HEIGHT = 30  # px: a product page's price box is 34-38 px; a card price's 25-27 px
 _SPEC_COLUMN_GAP = 40  # px between a specification's name and its value on the same row
 
 
@@ -88,9 +94,23 @@ class OfflineScreenReader:
         if found and not rest:
             return found
         parts = parsing.breadcrumb(text)
-        if parts:
+        if parts and len(parts) > 1:
             return [_match_vocabulary(p, self._categories) or p for p in parts]
-        return found or None
+        return self._breadcrumb_words(text.split()[1:]) or found or None
+
+    def _breadcrumb_words(self, words: list[str]) -> list[str]:
+        """Greedy fuzzy match of known category names over words, for OCR slips ('Watchees')."""
+        found: list[str] = []
+        while words:
+            for n in range(len(words), 0, -1):
+                name = _match_vocabulary(" ".join(words[:n]), self._categories)
+                if name:
+                    found.append(name)
+                    words = words[n:]
+                    break
+            else:
+                break
+        return found
 
     # -- one frame -------------------------------------------------------------------------------------
     def read_frame(self, frame: Frame) -> FrameReading:
@@ -155,8 +175,9 @@ class OfflineScreenReader:
         # The title: the tallest text between the breadcrumb and the price (joined if it wraps).
         between = [
             line for line in lines
-            if crumb.y1 <= line.y0 and line.y1 <= price_line.y0 + 4 and not parsing.find_prices(line.text)
-            and parsing.labelled(line.text, "brand") is None and parsing.find_rating(line.text) is None
+            if crumb.y1 <= line.y0 and line.y1 <= price_line.y0 + 4 and line.x1 > price_line.x0
+            and not parsing.find_prices(line.text) and parsing.labelled(line.text, "brand") is None
+            and parsing.find_rating(line.text) is None and parsing.find_rating_count(line.text) is None
         ]
         if between:
             tallest = max(line.height for line in between)
@@ -167,7 +188,10 @@ class OfflineScreenReader:
                 continue
             if reading.rating is None and (rating := parsing.find_rating(line.text)) is not None:
                 reading.rating = rating
-                reading.rating_count = parsing.find_rating_count(line.text)
+                # The count is on the badge's line or beside it on the same row: '(1,234 ratings)'.
+                row = [other for other in lines if abs(other.y_center - line.y_center) < line.height]
+                counts = [parsing.find_rating_count(other.text) for other in [line, *row]]
+                reading.rating_count = next((c for c in counts if c is not None), None)
         if reading.brand is None and reading.title:
             first_words = reading.title.split()
             for n in (3, 2, 1):
@@ -197,7 +221,8 @@ def _specification_rows(lines: list[OcrLine], below: float) -> dict[str, str]:
         if match:
             rows.setdefault(match.group(1).strip(), match.group(2).strip())
     heading = next((line for line in candidates if line.text.strip().casefold() == "specifications"), None)
-    table = [line for line in candidates if heading is not None and line.y0 > heading.y1]
+    table = [line for line in candidates
+             if heading is not None and line.y0 > heading.y1 and line.x0 >= heading.x0 - 20]
     for left in table:
         right = [
             line for line in table
@@ -292,7 +317,7 @@ def summarise_readings(readings: list[FrameReading], summariser: str) -> Behavio
 def _comparisons(seen: list[SeenProduct]) -> list[Evidence]:
     """Products of the same category viewed one after another are taken as compared."""
     pairs = []
-    for before, after in zip(seen, seen[1:]):
+    for before, after in itertools.pairwise(seen):
         if before.category and before.category == after.category:
             pairs.append(Evidence(
                 value=f"{before.title} vs {after.title}", frame_ids=[before.frame_id, after.frame_id],

@@ -1,0 +1,17 @@
+"""The summariser boundary: anything that turns a session's frames into a BehaviorSummary."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tools.schemas import BehaviorSummary, Frame
+
+
+class SummariserError(RuntimeError):
+    """The summariser could not produce a valid summary (endpoint failure, unusable answer)."""
+
+
+class Summariser(Protocol):
+    name: str
+
+    def summarise(self, frames: list[Frame]) -> BehaviorSummary: ...
