@@ -491,3 +491,11 @@ def test_real_product_page_screenshot_is_read(tmp_path):
     assert r.rating_count == 1234
     assert "black" in r.colours
     assert r.specifications.get("Strap Color") == "Black"
+
+
+def test_a_nav_link_that_starts_with_home_is_not_a_breadcrumb():
+    sr = OfflineScreenReader(brands=["Maxima"], categories=["Home Decor & Festive Needs", "Watches", "Wrist Watches"],
+                             ocr=None)
+    assert sr._breadcrumb("Home Decor & Festive Needs") is None
+    assert sr._breadcrumb("Home Decor & Festive Needss") is None
+    assert sr._breadcrumb("HomeWatchesWrist Watches") == ["Watches", "Wrist Watches"]

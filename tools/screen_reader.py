@@ -82,8 +82,10 @@ class OfflineScreenReader:
         ('HomeWatchesWrist Watches'), so known category names are matched greedily, longest first, on the
         text with everything but letters and digits removed; unknown parts fall back to the separators."""
         compact = _compact(text)
-        if not compact.startswith("home"):
-            return None
+        if not compact.startswith("home") or compact in self._compact_categories or _match_vocabulary(
+            text, self._categories
+        ):
+            return None  # a category that starts with "Home" (a nav link: "Home Decor") is not a breadcrumb
         rest, found = compact[4:], []
         while rest:
             name = next((self._compact_categories[key] for key in self._compact_keys if rest.startswith(key)), None)
@@ -121,7 +123,7 @@ class OfflineScreenReader:
         crumb_line = None
         for line in lines:
             crumb = self._breadcrumb(line.text)
-            if crumb and crumb_line is None:
+            if crumb and len(crumb) > len(reading.category_path):  # the fullest trail wins
                 crumb_line = line
                 reading.category_path = crumb
             if (brand := parsing.labelled(line.text, "brand")) is not None:
