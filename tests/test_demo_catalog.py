@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from catalog import build_demo
+from catalog import build_demo, myntra_prices, source_flipkart, source_myntra
 from catalog.files import DEMO_DIR, DEMO_IMAGES, DEMO_PRODUCTS
 from catalog.models import Product
 
@@ -20,7 +20,7 @@ SIZE_BUDGET = 25_000_000  # bytes, for the whole catalog/ directory (`du -sb cat
 
 
 def _shared_data() -> Path | None:
-    needed = (build_demo.FLIPKART_DIR, build_demo.MYNTRA_DIR, build_demo.AMAZON_DIR)
+    needed = (source_flipkart.FLIPKART_DIR, source_myntra.MYNTRA_DIR, myntra_prices.AMAZON_DIR)
     for candidate in SHARED_CANDIDATES:
         if all((candidate / sub).is_dir() for sub in needed):
             return candidate
@@ -120,16 +120,16 @@ def test_category_paths_have_no_product_names(products):
 
 
 def test_hash_quantile_and_retail_round():
-    q = build_demo.hash_quantile("my-10000")
+    q = myntra_prices.hash_quantile("my-10000")
     assert 0 < q < 1
-    assert q == build_demo.hash_quantile("my-10000")
-    assert build_demo.retail_round(1304) == 1299
-    assert build_demo.retail_round(845) == 849
-    assert build_demo.retail_round(4) == 9
+    assert q == myntra_prices.hash_quantile("my-10000")
+    assert myntra_prices.retail_round(1304) == 1299
+    assert myntra_prices.retail_round(845) == 849
+    assert myntra_prices.retail_round(4) == 9
 
 
 def test_flipkart_category_parsing():
-    parse = build_demo.parse_flipkart_categories
+    parse = source_flipkart.parse_flipkart_categories
     title = "Titan 1639SL03 Analog Watch - For Boys, Men"
     assert parse('["Watches >> Wrist Watches >> Titan Wrist Watches"]', title) == ["Watches", "Wrist Watches"]
     tree = '["Baby Care >> Baby Bath & Skin >> Baby Bath Towels >> Sathiyas Baby Bath Towels >> Sathiyas Co..."]'

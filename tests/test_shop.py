@@ -12,7 +12,9 @@ import pytest
 from PIL import Image
 
 from catalog.models import Product
-from tools.shop import DemoShop, Filters, slugify, tokenize
+from tools.shop import DemoShop
+from tools.shop_catalog import Filters, tokenize
+from tools.shop_pages import slugify
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
