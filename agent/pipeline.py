@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agent.wiring import Runtime
-from tools.browser import ShopperBrowser
+from tools.browser import BrowserGone, ShopperBrowser
 from tools.candidates import retrieve
 from tools.constraints import constraints_from_summary
 from tools.explain import recommendations
@@ -57,8 +57,13 @@ def build_graph(runtime: Runtime, persona: Persona, shop_url: str):
 
     def browse(state: RunState) -> RunState:
         started = time.perf_counter()
-        with ShopperBrowser(runtime.browser_config, runtime.frames, state["session_id"]) as browser:
-            frames = run_persona(browser, shop_url, persona)
+        try:
+            with ShopperBrowser(runtime.browser_config, runtime.frames, state["session_id"]) as browser:
+                frames = run_persona(browser, shop_url, persona, pace_s=settings.pace_s).frames
+        except BrowserGone as exc:
+            runtime.frames.end_session(state["session_id"], "interrupted", str(exc).splitlines()[0])
+            raise
+        runtime.frames.end_session(state["session_id"], "complete")
         return {"frame_ids": [f.frame_id for f in frames], "timings": _timed(state, "browse", started)}
 
     def summarise(state: RunState) -> RunState:

@@ -56,6 +56,16 @@ def open_store(settings: Settings) -> CatalogStore:
     return CatalogStore.open(settings.catalog_path)
 
 
+def open_frames(settings: Settings) -> FrameStore:
+    """The screenshot database, with sessions past the retention period removed."""
+    frames = FrameStore(settings.frames_path, near_duplicate_bits=settings.near_duplicate_bits)
+    if settings.retention_days is not None:
+        removed = frames.prune(settings.retention_days)
+        if removed:
+            log.info("retention: removed %d session(s) older than %g days", len(removed), settings.retention_days)
+    return frames
+
+
 def ensure_demo_catalog(store: CatalogStore, products: list[Product]) -> int:
     """Ingest the shipped demo catalog (idempotent: unchanged products are not re-embedded)."""
     report = store.upsert(products)
@@ -80,6 +90,20 @@ def build_summariser(settings: Settings, brands: list[str], categories: list[str
     return OfflineScreenReader(brands=brands, categories=categories)
 
 
+def browser_config(settings: Settings) -> BrowserConfig:
+    return BrowserConfig(
+        executable=settings.chromium_path, width=settings.viewport_width, height=settings.viewport_height,
+        headless=settings.headless, navigation_timeout_s=settings.navigation_timeout_s,
+        rate_hz=settings.capture_rate_hz, allowed_origins=list(settings.allowed_origins),
+        extra_args=tuple(settings.chromium_args),
+    )
+
+
+def start_demo_shop(port: int = 0) -> DemoShop:
+    """The demo shop over the shipped catalog, started (use as a context manager to stop it)."""
+    return DemoShop(load_products(DEMO_PRODUCTS), DEMO_IMAGES, port=port).start()
+
+
 def build_runtime(settings: Settings) -> Runtime:
     products = load_products(DEMO_PRODUCTS)
     store = open_store(settings)
@@ -87,10 +111,7 @@ def build_runtime(settings: Settings) -> Runtime:
     brands = sorted({p.brand for p in products if p.brand})
     categories = sorted({c for p in products for c in p.category_path})
     summariser = build_summariser(settings, brands, categories)
-    browser_config = BrowserConfig(
-        executable=settings.chromium_path, width=settings.viewport_width, height=settings.viewport_height,
-        headless=settings.headless, navigation_timeout_s=settings.navigation_timeout_s,
-    )
+    config = browser_config(settings)
     backends = Backends(
         summariser=summariser.name,
         chat_model=CHAT_BACKEND_OFFLINE,
@@ -100,8 +121,8 @@ def build_runtime(settings: Settings) -> Runtime:
         browser=f"Chromium {settings.chromium_path} via Playwright (headless={settings.headless})",
     )
     return Runtime(
-        settings=settings, store=store, frames=FrameStore(settings.frames_path), summariser=summariser,
-        browser_config=browser_config, shop_products=products, shop_images=DEMO_IMAGES, backends=backends,
+        settings=settings, store=store, frames=open_frames(settings), summariser=summariser,
+        browser_config=config, shop_products=products, shop_images=DEMO_IMAGES, backends=backends,
     )
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent import cli
+from agent import cli_run
 from agent.cli import main
 from tools.personas import PERSONAS
 
@@ -18,8 +18,8 @@ def no_runtime(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the command built the runtime / started the shop")
 
-    monkeypatch.setattr(cli, "build_runtime", forbidden)
-    monkeypatch.setattr(cli, "start_shop", forbidden)
+    monkeypatch.setattr(cli_run, "build_runtime", forbidden)
+    monkeypatch.setattr(cli_run, "start_shop", forbidden)
 
 
 def test_personas_list_json(capsys):

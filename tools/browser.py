@@ -11,8 +11,11 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tools.frames import FrameStore
+from tools.phash import examine
+from tools.privacy import MASK, UNMASK
 from tools.schemas import Frame
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,23 @@ class BrowserError(RuntimeError):
     """The browser could not be started or driven."""
 
 
+class BrowserGone(BrowserError):
+    """The browser closed or crashed during a session; frames already captured are kept."""
+
+
+DEFAULT_RATE_HZ = 2.0
+
+
+@dataclass
+class CaptureStats:
+    captured: int = 0  # screenshots taken
+    kept: int = 0  # stored as new pixels
+    duplicates: int = 0  # recorded as references to an earlier kept frame
+    blank: int = 0  # one flat colour: not stored
+    loading: int = 0  # taken while the page was still loading: not stored
+    masked_fields: int = 0  # sensitive fields hidden across all captures
+
+
 @dataclass
 class BrowserConfig:
     executable: Path = Path("/usr/bin/chromium")
@@ -42,9 +62,11 @@ class BrowserConfig:
     headless: bool = True
     navigation_timeout_s: float = 15.0
     allowed_origins: list[str] = field(default_factory=list)  # empty: only the start URL's origin
+    rate_hz: float = DEFAULT_RATE_HZ  # interval captures while the shopper dwells
+    extra_args: tuple[str, ...] = ()
 
 
-def _origin(url: str) -> str:
+def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -60,6 +82,9 @@ class ShopperBrowser:
         self._browser: Browser | None = None
         self.page: Page | None = None
         self.blocked_requests: list[str] = []
+        self.stats = CaptureStats()
+        self.last_frame: Frame | None = None
+        self._navigated = False
 
     def __enter__(self) -> Self:
         if not self.config.executable.exists():
@@ -70,7 +95,8 @@ class ShopperBrowser:
         try:
             self._playwright = sync_playwright().start()
             self._browser = self._playwright.chromium.launch(
-                executable_path=str(self.config.executable), headless=self.config.headless, args=CHROMIUM_FLAGS
+                executable_path=str(self.config.executable), headless=self.config.headless,
+                args=[*CHROMIUM_FLAGS, *self.config.extra_args],
             )
             context = self._browser.new_context(
                 viewport={"width": self.config.width, "height": self.config.height}, device_scale_factor=1
@@ -85,27 +111,38 @@ class ShopperBrowser:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._browser is not None:
-            self._browser.close()
-        if self._playwright is not None:
-            self._playwright.stop()
-        self._browser = self._playwright = self.page = None
+        try:
+            if self._browser is not None and self._browser.is_connected():
+                self._browser.close()
+        except PlaywrightError as exc:  # it died meanwhile: nothing left to close
+            log.debug("closing the browser: %s", exc)
+        finally:
+            if self._playwright is not None:
+                self._playwright.stop()
+            self._browser = self._playwright = self.page = None
 
     def _guard(self, route, request) -> None:
         """Only allowed origins are reached; everything else is aborted, never fetched."""
-        if request.url.startswith(("data:", "blob:")) or _origin(request.url) in self.config.allowed_origins:
+        if request.url.startswith(("data:", "blob:")) or origin_of(request.url) in self.config.allowed_origins:
             route.continue_()
         else:
             self.blocked_requests.append(request.url)
             route.abort("blockedbyclient")
 
     def goto(self, url: str) -> None:
-        if not self.config.allowed_origins:
-            self.config.allowed_origins.append(_origin(url))
-        if _origin(url) not in self.config.allowed_origins:
+        # The first page a session opens (the shop) is always allowed, besides the configured origins.
+        if not self._navigated and origin_of(url) not in self.config.allowed_origins:
+            self.config.allowed_origins.append(origin_of(url))
+        self._navigated = True
+        if origin_of(url) not in self.config.allowed_origins:
             raise BrowserError(f"{url} is outside the allowed origins {self.config.allowed_origins}")
         assert self.page is not None
         self.page.goto(url, wait_until="load")
+
+    @property
+    def alive(self) -> bool:
+        return (self._browser is not None and self._browser.is_connected()
+                and self.page is not None and not self.page.is_closed())
 
     def wait_for_images(self, timeout_s: float = 3.0) -> None:
         """Wait until every <img> in the page has loaded, so no frame shows half-loaded photos."""
@@ -114,19 +151,65 @@ class ShopperBrowser:
             self.page.wait_for_function(
                 "Array.from(document.images).every(i => i.complete)", timeout=timeout_s * 1000
             )
-        except PlaywrightError:
+        except PlaywrightTimeout:
             log.debug("images still loading after %.1fs on %s", timeout_s, self.page.url)
 
-    def capture(self, reason: str) -> Frame:
-        """A viewport-only screenshot (never the full page), stored in the frame database."""
+    def capture(self, reason: str) -> Frame | None:
+        """A viewport-only screenshot (never the full page), sensitive fields masked, stored in the frame
+        database. Blank frames and frames of a page still loading are counted, not stored."""
         assert self.page is not None
         started = time.perf_counter()
-        self.wait_for_images()
-        png = self.page.screenshot(full_page=False, type="png")
-        scroll_y = int(self.page.evaluate("window.scrollY"))
-        frame = self.frames.add(
-            self.session_id, png, url=self.page.url, title=self.page.title(), width=self.config.width,
-            height=self.config.height, scroll_y=scroll_y, reason=reason,
-        )
+        try:
+            if reason == "interval" and self.page.evaluate("document.readyState") != "complete":
+                self.stats.captured += 1
+                self.stats.loading += 1
+                return None
+            self.wait_for_images()
+            self.stats.masked_fields += int(self.page.evaluate(MASK) or 0)
+            try:
+                png = self.page.screenshot(full_page=False, type="png", animations="disabled", caret="hide")
+            finally:
+                self.page.evaluate(UNMASK)
+            scroll_y = int(self.page.evaluate("window.scrollY"))
+            url, title = self.page.url, self.page.title()
+        except PlaywrightError as exc:
+            if isinstance(exc, PlaywrightTimeout) and self.alive:
+                raise BrowserError(f"screenshot timed out on {self.page.url}") from exc
+            raise BrowserGone(f"the browser went away during capture: {exc}") from exc
+        self.stats.captured += 1
+        facts = examine(png)
+        if facts.blank:
+            self.stats.blank += 1
+            return None
+        frame = self.frames.add(self.session_id, png, url=url, title=title, scroll_y=scroll_y, reason=reason,
+                                facts=facts)
+        self.last_frame = frame
+        if frame.duplicate_of:
+            self.stats.duplicates += 1
+        else:
+            self.stats.kept += 1
         log.debug("captured %s (%s) in %.2fs", frame.frame_id, reason, time.perf_counter() - started)
         return frame
+
+    def idle(self, seconds: float, deadline: float | None = None, on_frame=None) -> list[Frame]:  # noqa: ANN001
+        """Capture at ``rate_hz`` while the shopper looks at the page, for ``seconds`` (or until ``deadline``,
+        a ``time.monotonic()`` value)."""
+        assert self.page is not None
+        end = time.monotonic() + seconds
+        if deadline is not None:
+            end = min(end, deadline)
+        period = 1.0 / self.config.rate_hz
+        frames: list[Frame] = []
+        while (now := time.monotonic()) < end:
+            frame = self.capture("interval")
+            if frame is not None:
+                frames.append(frame)
+                if on_frame:
+                    on_frame(frame)
+            pause = min(period - (time.monotonic() - now), end - time.monotonic())
+            if pause > 0:
+                try:
+                    self.page.wait_for_timeout(pause * 1000)  # keeps Playwright's events flowing
+                except PlaywrightError as exc:
+                    raise BrowserGone(f"the browser went away: {exc}") from exc
+        return frames

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Action = Literal["home", "search", "category", "price_filter", "open_result", "scroll", "back", "dwell"]
+Action = Literal["home", "goto", "search", "category", "price_filter", "open_result", "scroll", "back", "dwell"]
 
 
 class Step(BaseModel):

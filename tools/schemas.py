@@ -30,6 +30,21 @@ class Frame(BaseModel):
     scroll_y: int = 0
     reason: str = Field(default="", description="why it was taken: navigation, scroll, interval")
     duplicate_of: str | None = None
+    phash: str = Field(default="", description="perceptual hash (dHash, 256 bits, hex)")
+
+
+class Session(BaseModel):
+    """A browsing session: its frames live in the frame store."""
+
+    session_id: str
+    created_at: float
+    source: str = Field(description="persona:NAME, script:PATH, cdp:URL or import:DIR")
+    status: str = Field(description="running, complete or interrupted")
+    ended_at: float | None = None
+    note: str = ""
+    frames: int = 0
+    kept: int = 0
+    duplicates: int = 0
 
 
 class Evidence(BaseModel):

@@ -1,78 +1,106 @@
-"""Run a persona's browsing script in the browser, capturing the viewport after every step."""
+"""Play a browsing script (a persona or a user's script file) in the browser, capturing as it goes:
+one frame after every navigation and settled scroll, and frames at the capture rate while the shopper
+dwells or reads (``pace_s`` after each step)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 from playwright.sync_api import Error as PlaywrightError
 
-from tools.browser import BrowserError, ShopperBrowser
+from tools import browser_tools as bt
+from tools.browser import BrowserGone, ShopperBrowser
 from tools.personas import Persona, Step
 from tools.schemas import Frame
 
 log = logging.getLogger(__name__)
 
-RESULT_LINKS = "main [data-testid=product-link], [data-testid=results] [data-testid=product-link]"
-DWELL_INTERVAL_S = 0.5
+
+@dataclass
+class ScriptRun:
+    frames: list[Frame] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)  # 'step 4 (open_result): only 3 products here'
+    steps_done: int = 0
 
 
 def run_persona(
-    browser: ShopperBrowser, shop_url: str, persona: Persona, on_frame: Callable[[Frame], None] | None = None
-) -> list[Frame]:
-    """Play ``persona`` against the shop at ``shop_url``; returns the frames in capture order."""
-    frames: list[Frame] = []
+    browser: ShopperBrowser,
+    shop_url: str,
+    persona: Persona,
+    on_frame: Callable[[Frame], None] | None = None,
+    pace_s: float = 0.0,
+    deadline: float | None = None,
+) -> ScriptRun:
+    """Play ``persona`` against the site at ``shop_url`` until its steps end or ``deadline``
+    (``time.monotonic()``) passes. Steps that fail are recorded and skipped, as a person would."""
+    run = ScriptRun()
 
-    def capture(reason: str) -> None:
-        frame = browser.capture(reason)
-        frames.append(frame)
-        if on_frame:
-            on_frame(frame)
+    def keep(frame: Frame | None) -> None:
+        if frame is not None:
+            run.frames.append(frame)
+            if on_frame:
+                on_frame(frame)
+
+    def frame_of(result: bt.ActionResult) -> Frame | None:
+        last = browser.last_frame
+        return last if last is not None and last.frame_id == result.frame_id else None
 
     browser.goto(shop_url)
     for number, step in enumerate(persona.steps, start=1):
-        try:
-            _perform(browser, shop_url, step)
-        except PlaywrightError as exc:
-            raise BrowserError(f"persona {persona.name}, step {number} ({step.action}) failed: {exc}") from exc
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         if step.action == "dwell":
-            deadline = time.monotonic() + step.amount
-            while time.monotonic() < deadline:
-                capture("interval")
-                time.sleep(DWELL_INTERVAL_S)
+            for frame in browser.idle(step.amount, deadline):
+                keep(frame)
         else:
-            capture("scroll" if step.action == "scroll" else "navigation")
-    return frames
+            result = _perform(browser, shop_url, step)
+            if not result.ok:
+                run.failed_steps.append(f"step {number} ({step.action}): {result.message}")
+                log.info("persona %s: step %d (%s) failed: %s", persona.name, number, step.action, result.message)
+            keep(frame_of(result))
+        run.steps_done = number
+        if pace_s > 0:
+            for frame in browser.idle(pace_s, deadline):
+                keep(frame)
+    return run
 
 
-def _perform(browser: ShopperBrowser, shop_url: str, step: Step) -> None:
+def _price_filter(browser: ShopperBrowser, step: Step) -> bt.ActionResult:
     page = browser.page
-    assert page is not None
-    if step.action == "home":
-        browser.goto(shop_url)
-    elif step.action == "search":
-        page.fill("[data-testid=search-input]", step.text)
-        with page.expect_navigation():
-            page.click("[data-testid=search-button]")
-    elif step.action == "category":
-        browser.goto(f"{shop_url.rstrip('/')}/c/{step.text}")
-    elif step.action == "price_filter":
+    if page.locator("[data-testid=filter-min-price]").count() == 0:
+        return bt.ActionResult(ok=False, url=page.url, message="this page has no price filter")
+    try:
         page.fill("[data-testid=filter-min-price]", f"{step.amount:g}")
         page.fill("[data-testid=filter-max-price]", f"{step.upper:g}")
         with page.expect_navigation():
             page.click("[data-testid=filter-apply]")
-    elif step.action == "open_result":
-        links = page.locator(RESULT_LINKS)
-        count = links.count()
-        if count == 0:
-            raise BrowserError(f"no product links on {page.url}")
-        with page.expect_navigation():
-            links.nth(min(step.index, count - 1)).click()
-    elif step.action == "scroll":
-        page.mouse.wheel(0, step.amount)
-        page.wait_for_timeout(350)  # let the scroll settle before the frame is taken
-    elif step.action == "back":
-        page.go_back(wait_until="load")
-    elif step.action == "dwell":
-        pass
+    except PlaywrightError as exc:
+        if not browser.alive:
+            raise BrowserGone(f"the browser went away: {exc}") from exc
+        return bt.ActionResult(ok=False, url=page.url, message=str(exc).splitlines()[0])
+    return bt._result(browser, "navigation")
+
+
+def _perform(browser: ShopperBrowser, shop_url: str, step: Step) -> bt.ActionResult:
+    base = shop_url.rstrip("/")
+    if step.action == "home":
+        return bt.open_url(browser, bt.OpenUrl(url=shop_url))
+    if step.action == "goto":
+        return bt.open_url(browser, bt.OpenUrl(url=urljoin(base + "/", step.text)))
+    if step.action == "category":
+        return bt.open_url(browser, bt.OpenUrl(url=f"{base}/c/{step.text}"))
+    if step.action == "search":
+        return bt.search_shop(browser, bt.SearchShop(query=step.text))
+    if step.action == "price_filter":
+        return _price_filter(browser, step)
+    if step.action == "open_result":
+        return bt.open_product(browser, bt.OpenProduct(index=step.index))
+    if step.action == "scroll":
+        return bt.scroll(browser, bt.Scroll(pixels=int(step.amount)))
+    if step.action == "back":
+        return bt.go_back(browser, bt.GoBack())
+    raise ValueError(f"unknown step action {step.action!r}")

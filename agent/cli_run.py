@@ -1,0 +1,88 @@
+"""`interarec demo`, `browse-and-recommend` and `personas`: browse as a persona and recommend."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from agent import render
+from agent.cli_common import EXIT_OK, UsageError, browser_options, common_options, model_options, settings_from
+from agent.wiring import build_runtime, start_shop
+from tools.personas import DEMO_PERSONA, PERSONAS
+
+
+def _run_persona(args: argparse.Namespace, persona_name: str) -> int:
+    from agent.pipeline import browse_and_recommend
+
+    if persona_name not in PERSONAS:
+        raise UsageError(f"unknown persona {persona_name!r}; choose one of: {', '.join(PERSONAS)}")
+    persona = PERSONAS[persona_name]
+    started = time.perf_counter()
+    render.stderr.print(f"[bold]InteraRec[/bold]: persona [cyan]{persona.name}[/cyan] - {persona.description}")
+    runtime = build_runtime(settings_from(args))
+    setup = time.perf_counter() - started
+    render.stderr.print(f"summariser: {runtime.backends.summariser}")
+    try:
+        with start_shop(runtime) as shop:
+            render.stderr.print(f"demo shop at {shop.url}; browsing in headless Chromium ...")
+            state = browse_and_recommend(runtime, persona, shop.url)
+    finally:
+        runtime.close()
+    timings = {"setup": round(setup, 3), **state["timings"]}
+    timings["total"] = round(time.perf_counter() - started, 3)
+    payload: dict[str, Any] = {
+        "session_id": state["session_id"],
+        "persona": persona.name,
+        "summary": state["summary"],
+        "constraints": state["constraints"],
+        "recommendations": state["recommendations"],
+        "optimizer": state["optimizer"],
+        "unmet": state["unmet"],
+        "timings": timings,
+        "backends": runtime.backends.as_dict(),
+        "frames": len(state["frame_ids"]),
+    }
+    if args.json:
+        render.print_json(payload)
+    else:
+        render.print_summary(state["summary"])
+        render.print_recommendations(state["recommendations"], title=f"Top {len(state['recommendations'])} for "
+                                     f"{persona.name} (optimiser {state['optimizer']['status']})")
+        for note in state["unmet"]:
+            render.stdout.print(f"[yellow]note:[/yellow] {note}")
+        render.print_timings(timings)
+        render.stdout.print(f"session {state['session_id']}: {len(state['frame_ids'])} screenshots in "
+                            f"{runtime.settings.frames_path}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return _run_persona(args, DEMO_PERSONA)
+
+
+def cmd_browse(args: argparse.Namespace) -> int:
+    return _run_persona(args, args.persona)
+
+
+def cmd_personas(args: argparse.Namespace) -> int:
+    rows = [{"name": p.name, "description": p.description, "steps": len(p.steps)} for p in PERSONAS.values()]
+    if args.json:
+        render.print_json(rows)
+    else:
+        for row in rows:
+            render.stdout.print(f"{row['name']:<14} {row['description']}")
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    common, browser, model = common_options(), browser_options(), model_options()
+    demo = sub.add_parser("demo", parents=[common, browser, model], help="browse the demo shop as a built-in persona")
+    demo.set_defaults(func=cmd_demo)
+    browse = sub.add_parser("browse-and-recommend", parents=[common, browser, model],
+                            help="browse as a persona, summarise the screenshots, recommend")
+    browse.add_argument("--persona", required=True, help=f"one of: {', '.join(PERSONAS)}")
+    browse.set_defaults(func=cmd_browse)
+    personas = sub.add_parser("personas", help="built-in scripted shoppers").add_subparsers(dest="action",
+                                                                                          required=True)
+    personas.add_parser("list", parents=[common]).set_defaults(func=cmd_personas)
