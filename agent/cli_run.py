@@ -66,12 +66,13 @@ def cmd_browse(args: argparse.Namespace) -> int:
 
 
 def cmd_personas(args: argparse.Namespace) -> int:
-    rows = [{"name": p.name, "description": p.description, "steps": len(p.steps)} for p in PERSONAS.values()]
+    rows = [{"name": p.name, "description": p.description, "steps": len(p.steps), "categories": p.categories,
+             "brands": p.brands, "budget": list(p.budget) if p.budget else None} for p in PERSONAS.values()]
     if args.json:
         render.print_json(rows)
     else:
         for row in rows:
-            render.stdout.print(f"{row['name']:<14} {row['description']}")
+            render.stdout.print(f"{row['name']:<16} {row['description']}", highlight=False)
     return EXIT_OK
 
 

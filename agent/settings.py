@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     viewport_height: int = Field(800, ge=240, le=2160)
     headless: bool = True
     navigation_timeout_s: float = Field(15.0, gt=0, le=120)
-    capture_rate_hz: float = Field(2.0, gt=0, le=10, description="Interval captures per second while dwelling")
+    capture_rate_hz: float = Field(2.0, gt=0, le=30, description="Interval captures per second while dwelling")
     pace_s: float = Field(0.5, ge=0, le=60, description="Seconds a scripted shopper lingers after each step")
     near_duplicate_bits: int = Field(8, ge=0, le=128, description="Perceptual-hash distance counted as a duplicate")
     retention_days: float | None = Field(None, gt=0, description="Delete sessions older than this at start-up")

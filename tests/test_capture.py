@@ -140,3 +140,22 @@ def test_killing_chromium_mid_session_keeps_every_frame_and_a_consistent_databas
         status, ended = db.execute("SELECT status, ended_at FROM sessions WHERE session_id = ?",
                                    (report["session_id"],)).fetchone()
     assert status == "interrupted" and ended is not None
+
+
+def test_every_built_in_persona_plays_without_failed_steps(tmp_path):
+    from agent.settings import load_settings
+    from agent.wiring import browser_config, start_demo_shop
+    from tools.browser import ShopperBrowser
+    from tools.frames import FrameStore
+    from tools.personas import PERSONAS
+    from tools.shopper import run_persona
+
+    frames = FrameStore(tmp_path / "frames")
+    with start_demo_shop() as shop:
+        for persona in PERSONAS.values():
+            session_id = frames.new_session(f"persona:{persona.name}")
+            with ShopperBrowser(browser_config(load_settings()), frames, session_id) as browser:
+                run = run_persona(browser, shop.url, persona)
+            assert run.failed_steps == [], persona.name
+            assert run.steps_done == len(persona.steps)
+            assert sum("/p/" in f.url for f in run.frames) >= 3, persona.name

@@ -26,11 +26,13 @@ def test_personas_list_json(capsys):
     assert main(["personas", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == list(PERSONAS)
-    assert {"watch-buyer", "mug-gifter", "sneaker-fan"} <= {row["name"] for row in rows}
+    assert set(PERSONAS) == {row["name"] for row in rows}
     for row in rows:
         persona = PERSONAS[row["name"]]
         assert row["description"] == persona.description
         assert row["steps"] == len(persona.steps) > 0
+        assert row["categories"] == persona.categories and row["categories"]
+        assert row["budget"] and row["budget"][0] < row["budget"][1]
 
 
 @pytest.mark.parametrize(

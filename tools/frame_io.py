@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from tools.frames import FrameStore, FrameStoreError
 from tools.phash import ImageFacts, examine
@@ -66,13 +66,15 @@ def _decode(data: bytes) -> tuple[str, ImageFacts]:
         if kind not in SUFFIXES:
             raise ValueError(f"not a PNG or JPEG image ({kind or 'unknown'} format)")
         return SUFFIXES[kind], examine(data)  # examine decodes every pixel, so a truncated file fails here
+    except UnidentifiedImageError as exc:
+        raise ValueError("not an image file") from exc
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(f"not a decodable PNG or JPEG image ({exc})") from exc
 
 
 def import_folder(store: FrameStore, folder: Path) -> ImportReport:
     """Import a folder's PNG/JPEG files as one new, complete session; other entries are reported as skipped."""
-    folder = Path(folder)
+    folder = Path(folder).absolute()
     if not folder.is_dir():
         raise FrameStoreError(f"cannot import {folder}: no such folder")
     entries = sorted(folder.iterdir(), key=lambda p: natural_key(p.name))

@@ -22,6 +22,10 @@ class Persona(BaseModel):
     name: str
     description: str
     steps: list[Step] = Field(min_length=1)
+    # What the persona is after (documentation and eval ground truth; the pipeline never reads these).
+    categories: list[str] = Field(default_factory=list)
+    brands: list[str] = Field(default_factory=list)
+    budget: tuple[float, float] | None = None
 
 
 def _s(action: Action, text: str = "", index: int = 0, amount: float = 0, upper: float = 0) -> Step:
@@ -33,7 +37,8 @@ PERSONAS: dict[str, Persona] = {
     for p in [
         Persona(
             name="watch-buyer",
-            description="Looks for an analog wrist watch for about ₹500-1,500; glances at a mug on the way.",
+            description="Looks for an analog wrist watch for about ₹500-1,500; glances at coffee mugs on the way.",
+            categories=["Wrist Watches"], budget=(500, 1500),
             steps=[
                 _s("home"), _s("search", "analog watch for men"), _s("price_filter", amount=500, upper=1500),
                 _s("open_result", index=0), _s("scroll", amount=450), _s("back"),
@@ -45,20 +50,35 @@ PERSONAS: dict[str, Persona] = {
         ),
         Persona(
             name="mug-gifter",
-            description="Wants a printed ceramic coffee mug as a gift, ₹200-450.",
+            description="Wants a printed ceramic coffee mug as a gift, ₹200-450; likes Prithish and Rockmantra.",
+            categories=["Coffee Mugs"], brands=["Prithish", "Rockmantra"], budget=(200, 450),
             steps=[
                 _s("home"), _s("category", "coffee-mugs"), _s("price_filter", amount=200, upper=450),
                 _s("open_result", index=0), _s("back"), _s("open_result", index=1), _s("scroll", amount=400),
-                _s("back"), _s("open_result", index=3), _s("back"), _s("open_result", index=6),
+                _s("back"), _s("category", "wall-decor-clocks"), _s("back"),  # noise
+                _s("open_result", index=3), _s("back"), _s("open_result", index=6),
             ],
         ),
         Persona(
-            name="sneaker-fan",
-            description="Browses casual shoes, ₹1,000-3,000.",
+            name="perfume-lover",
+            description="Compares men's deodorants and perfumes around ₹250-450.",
+            categories=["Fragrances"], budget=(250, 450),
             steps=[
-                _s("home"), _s("search", "casual shoes"), _s("price_filter", amount=1000, upper=3000),
-                _s("open_result", index=0), _s("back"), _s("open_result", index=1), _s("scroll", amount=400),
-                _s("back"), _s("open_result", index=2), _s("back"), _s("open_result", index=3),
+                _s("home"), _s("search", "perfume deodorant"), _s("price_filter", amount=250, upper=450),
+                _s("open_result", index=0), _s("dwell", amount=1.0), _s("back"), _s("open_result", index=1),
+                _s("back"), _s("open_result", index=0), _s("back"),  # back to the first: a comparison
+                _s("open_result", index=3), _s("scroll", amount=400),
+            ],
+        ),
+        Persona(
+            name="bedroom-refresh",
+            description="Shops for a double bedsheet set, ₹800-1,500, and looks at Raymond.",
+            categories=["Bed Linen"], brands=["Raymond"], budget=(800, 1500),
+            steps=[
+                _s("home"), _s("category", "bed-linen"), _s("price_filter", amount=800, upper=1500),
+                _s("open_result", index=0), _s("scroll", amount=500), _s("back"), _s("open_result", index=1),
+                _s("back"), _s("search", "watch"), _s("back"),  # noise: an unrelated search
+                _s("open_result", index=2), _s("back"), _s("open_result", index=4),
             ],
         ),
     ]

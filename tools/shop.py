@@ -59,6 +59,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     shop: DemoShop
 
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - stdlib signature
+        # A browser that closes mid-response (a session ending) is routine, not worth a traceback on stderr.
+        logger.debug("request from %s ended early", client_address, exc_info=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server

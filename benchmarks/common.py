@@ -1,0 +1,58 @@
+"""Shared by the benchmarks: the git revision, process memory, and writing results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+RESULTS_DIR = Path("bench-results")
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_mib(root_pid: int | None = None) -> float:
+    """Resident memory of a process and all its descendants (the browser's helpers included), in MiB."""
+    root_pid = root_pid or os.getpid()
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += _rss_kib(pid)
+        stack.extend(children.get(pid, []))
+    return total / 1024
+
+
+def write_results(name: str, payload: dict, out: Path | None = None) -> Path:
+    out = out or RESULTS_DIR / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"benchmark": name, "revision": git_revision(), "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+               "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, **payload}
+    out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return out
