@@ -6,6 +6,7 @@ import base64
 import io
 import json
 
+import numpy as np
 import openai
 import pytest
 from PIL import Image
@@ -32,10 +33,11 @@ def frames(tmp_path):
     store = FrameStore(tmp_path / "frames")
     session = store.new_session("test")
     result = []
-    for colour in ("red", "blue", "red"):  # the third is a duplicate of the first
+    for seed in (1, 2, 1):  # distinct screens; the third repeats the first
         buffer = io.BytesIO()
-        Image.new("RGB", (1280, 800), colour).save(buffer, format="PNG")
-        result.append(store.add(session, buffer.getvalue(), url="http://127.0.0.1/p/x", width=1280, height=800))
+        pixels = np.random.default_rng(seed).integers(0, 255, (800, 1280, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        result.append(store.add(session, buffer.getvalue(), url="http://127.0.0.1/p/x"))
     return result
 
 
