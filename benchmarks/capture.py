@@ -7,6 +7,7 @@ on a product page, the fastest rate the browser allows, and memory over a long r
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -65,15 +66,20 @@ def _soak(shop_url: str, frames: FrameStore, seconds: float) -> dict:
             run_persona(browser, shop_url, personas[turn % len(personas)], pace_s=0.5, deadline=started + seconds)
             turn += 1
             if not samples or elapsed - samples[-1][0] >= 10:
-                samples.append((round(elapsed, 1), round(tree_rss_mib(), 1)))
-        samples.append((round(time.monotonic() - started, 1), round(tree_rss_mib(), 1)))
+                samples.append((round(elapsed, 1), round(tree_rss_mib(), 1), round(tree_rss_mib(os.getpid(), 0), 1)))
+        samples.append((round(time.monotonic() - started, 1), round(tree_rss_mib(), 1),
+                        round(tree_rss_mib(os.getpid(), 0), 1)))
         stats = browser.stats
     frames.end_session(session_id)
-    warm = [mib for t, mib in samples if t >= 30] or [samples[-1][1]]  # after start-up and first page loads
+    warm = [mib for t, mib, _ in samples if t >= 60] or [samples[-1][1]]  # after start-up and the first pages
+    second_half = [mib for t, mib, _ in samples if t >= seconds / 2] or [samples[-1][1]]
     return {"seconds": seconds, "captured": stats.captured, "kept": stats.kept, "duplicates": stats.duplicates,
-            "rss_mib_first": samples[0][1], "rss_mib_after_30s": warm[0], "rss_mib_end": samples[-1][1],
-            "rss_mib_max": max(mib for _, mib in samples),
-            "rss_growth_after_30s_mib": round(samples[-1][1] - warm[0], 1), "samples": samples}
+            "rss_mib_first": samples[0][1], "rss_mib_after_60s": warm[0], "rss_mib_end": samples[-1][1],
+            "rss_mib_max": max(mib for _, mib, _ in samples),
+            "rss_growth_after_60s_mib": round(samples[-1][1] - warm[0], 1),
+            "rss_mib_second_half_min_max": [min(second_half), max(second_half)],
+            "python_rss_mib_end": samples[-1][2],
+            "samples_seconds_tree_mib_python_mib": samples}
 
 
 def main() -> None:
@@ -95,9 +101,10 @@ def main() -> None:
                   f"{row['duplicates']:>6}{row['frames_per_second']:>7}{row['duplicate_ratio']:>11}")
         soak = _soak(shop.url, frames, args.soak) if args.soak > 0 else None
         if soak:
-            print(f"soak {soak['seconds']:g}s: {soak['captured']} screenshots, RSS (this process and Chromium) "
-                  f"{soak['rss_mib_after_30s']} MiB at 30 s -> {soak['rss_mib_end']} MiB at the end "
-                  f"(max {soak['rss_mib_max']}, growth {soak['rss_growth_after_30s_mib']} MiB)")
+            low, high = soak["rss_mib_second_half_min_max"]
+            print(f"soak {soak['seconds']:g}s: {soak['captured']} screenshots; RSS of this process and Chromium "
+                  f"{soak['rss_mib_after_60s']} MiB at 60 s, {soak['rss_mib_end']} MiB at the end, "
+                  f"{low}-{high} MiB over the second half (max {soak['rss_mib_max']})")
         frames.close()
     path = write_results("capture", {"settings": {"viewport": "1280x800", "near_duplicate_bits": 8},
                                      "scenarios": rows, "soak": soak}, args.out)

@@ -30,8 +30,9 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def tree_rss_mib(root_pid: int | None = None) -> float:
-    """Resident memory of a process and all its descendants (the browser's helpers included), in MiB."""
+def tree_rss_mib(root_pid: int | None = None, depth: int | None = None) -> float:
+    """Resident memory of a process and its descendants (the browser's helpers included), in MiB;
+    ``depth=0`` counts the process alone."""
     root_pid = root_pid or os.getpid()
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -41,11 +42,12 @@ def tree_rss_mib(root_pid: int | None = None) -> float:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    total, stack = 0, [root_pid]
+    total, stack = 0, [(root_pid, 0)]
     while stack:
-        pid = stack.pop()
+        pid, level = stack.pop()
         total += _rss_kib(pid)
-        stack.extend(children.get(pid, []))
+        if depth is None or level < depth:
+            stack.extend((child, level + 1) for child in children.get(pid, []))
     return total / 1024
 
 

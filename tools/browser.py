@@ -42,6 +42,7 @@ class BrowserGone(BrowserError):
 
 
 DEFAULT_RATE_HZ = 2.0
+RECYCLE_AFTER_REQUESTS = 600
 
 
 @dataclass
@@ -84,6 +85,7 @@ class ShopperBrowser:
         self.blocked_requests: list[str] = []
         self.stats = CaptureStats()
         self.last_frame: Frame | None = None
+        self.requests_since_recycle = 0
         self._navigated = False
 
     def __enter__(self) -> Self:
@@ -98,13 +100,7 @@ class ShopperBrowser:
                 executable_path=str(self.config.executable), headless=self.config.headless,
                 args=[*CHROMIUM_FLAGS, *self.config.extra_args],
             )
-            context = self._browser.new_context(
-                viewport={"width": self.config.width, "height": self.config.height}, device_scale_factor=1
-            )
-            context.set_default_navigation_timeout(self.config.navigation_timeout_s * 1000)
-            context.set_default_timeout(self.config.navigation_timeout_s * 1000)
-            context.route("**/*", self._guard)
-            self.page = context.new_page()
+            self.page = self._new_page()
         except PlaywrightError as exc:
             self.__exit__(None, None, None)
             raise BrowserError(f"could not start Chromium: {exc}") from exc
@@ -121,8 +117,36 @@ class ShopperBrowser:
                 self._playwright.stop()
             self._browser = self._playwright = self.page = None
 
+    def _new_page(self) -> Page:
+        context = self._browser.new_context(
+            viewport={"width": self.config.width, "height": self.config.height}, device_scale_factor=1
+        )
+        context.set_default_navigation_timeout(self.config.navigation_timeout_s * 1000)
+        context.set_default_timeout(self.config.navigation_timeout_s * 1000)
+        context.route("**/*", self._guard)
+        self.requests_since_recycle = 0
+        return context.new_page()
+
+    def recycle_if_worn(self, max_requests: int = RECYCLE_AFTER_REQUESTS) -> bool:
+        """Playwright keeps an object for every request a page made until the page closes, in this process and
+        its driver: a long session's memory grows with its navigations. Between scripts, swap in a fresh page
+        on the same URL once ``max_requests`` have passed (the tab's history is not needed there)."""
+        if self.page is None or self.requests_since_recycle < max_requests:
+            return False
+        url, old = self.page.url, self.page.context
+        try:
+            self.page = self._new_page()
+            old.close()
+            if url.startswith(("http://", "https://")):
+                self.page.goto(url, wait_until="load")
+        except PlaywrightError as exc:
+            raise BrowserGone(f"the browser went away: {exc}") from exc
+        log.debug("fresh page after %s", url)
+        return True
+
     def _guard(self, route, request) -> None:
         """Only allowed origins are reached; everything else is aborted, never fetched."""
+        self.requests_since_recycle += 1
         if request.url.startswith(("data:", "blob:")) or origin_of(request.url) in self.config.allowed_origins:
             route.continue_()
         else:

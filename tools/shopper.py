@@ -49,6 +49,7 @@ def run_persona(
         last = browser.last_frame
         return last if last is not None and last.frame_id == result.frame_id else None
 
+    browser.recycle_if_worn()
     browser.goto(shop_url)
     for number, step in enumerate(persona.steps, start=1):
         if deadline is not None and time.monotonic() >= deadline:
