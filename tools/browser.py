@@ -72,6 +72,14 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+_BEFORE_SHOT = f"""(() => ({{
+  loading: document.readyState !== 'complete',
+  images: Array.from(document.images).every(i => i.complete),
+  masked: {MASK},
+}}))()"""
+_AFTER_SHOT = f"""(() => {{ {UNMASK}; return {{ scroll: window.scrollY, title: document.title }}; }})()"""
+
+
 class ShopperBrowser:
     """One browser, one page, and the frame store its screenshots go to. Use as a context manager."""
 
@@ -184,18 +192,22 @@ class ShopperBrowser:
         assert self.page is not None
         started = time.perf_counter()
         try:
-            if reason == "interval" and self.page.evaluate("document.readyState") != "complete":
+            # One round trip before the shot (state, images, mask) and one after (unmask, scroll, title).
+            state = self.page.evaluate(_BEFORE_SHOT)
+            if state["loading"] and reason == "interval":
                 self.stats.captured += 1
                 self.stats.loading += 1
                 return None
-            self.wait_for_images()
-            self.stats.masked_fields += int(self.page.evaluate(MASK) or 0)
+            if not state["images"]:
+                self.page.evaluate(UNMASK)
+                self.wait_for_images()
+                state["masked"] = self.page.evaluate(MASK)
+            self.stats.masked_fields += int(state["masked"] or 0)
             try:
                 png = self.page.screenshot(full_page=False, type="png", animations="disabled", caret="hide")
             finally:
-                self.page.evaluate(UNMASK)
-            scroll_y = int(self.page.evaluate("window.scrollY"))
-            url, title = self.page.url, self.page.title()
+                after = self.page.evaluate(_AFTER_SHOT)
+            url, title, scroll_y = self.page.url, after["title"], int(after["scroll"])
         except PlaywrightError as exc:
             if isinstance(exc, PlaywrightTimeout) and self.alive:
                 raise BrowserError(f"screenshot timed out on {self.page.url}") from exc
