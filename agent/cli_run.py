@@ -8,7 +8,7 @@ from typing import Any
 
 from agent import render
 from agent.cli_common import EXIT_OK, UsageError, browser_options, common_options, model_options, settings_from
-from agent.wiring import build_runtime, start_shop
+from agent.wiring import build_runtime, open_frames, start_shop
 from tools.personas import DEMO_PERSONA, PERSONAS
 
 
@@ -29,11 +29,17 @@ def _run_persona(args: argparse.Namespace, persona_name: str) -> int:
             state = browse_and_recommend(runtime, persona, shop.url)
     finally:
         runtime.close()
+    _emit(args, runtime, state, started, setup, label=persona.name, persona=persona.name)
+    return EXIT_OK
+
+
+def _emit(args: argparse.Namespace, runtime, state: dict, started: float, setup: float, label: str,  # noqa: ANN001
+          **extra: Any) -> None:
     timings = {"setup": round(setup, 3), **state["timings"]}
     timings["total"] = round(time.perf_counter() - started, 3)
     payload: dict[str, Any] = {
         "session_id": state["session_id"],
-        "persona": persona.name,
+        **extra,
         "summary": state["summary"],
         "constraints": state["constraints"],
         "recommendations": state["recommendations"],
@@ -45,15 +51,50 @@ def _run_persona(args: argparse.Namespace, persona_name: str) -> int:
     }
     if args.json:
         render.print_json(payload)
+        return
+    render.print_summary(state["summary"])
+    render.print_recommendations(state["recommendations"], title=f"Top {len(state['recommendations'])} for "
+                                 f"{label} (optimiser {state['optimizer']['status']})")
+    for note in state["unmet"]:
+        render.stdout.print(f"[yellow]note:[/yellow] {note}")
+    render.print_timings(timings)
+    render.stdout.print(f"session {state['session_id']}: {len(state['frame_ids'])} screenshots in "
+                        f"{runtime.settings.frames_path}")
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from agent.pipeline import recommend_from_session
+
+    started = time.perf_counter()
+    runtime = build_runtime(settings_from(args))
+    setup = time.perf_counter() - started
+    render.stderr.print(f"summariser: {runtime.backends.summariser}")
+    try:
+        state = recommend_from_session(runtime, args.session)
+    finally:
+        runtime.close()
+    _emit(args, runtime, state, started, setup, label=f"session {args.session}")
+    return EXIT_OK
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    frames = open_frames(settings)
+    try:
+        frames.session(args.session_id)  # unknown ids fail before any model is loaded
+        runtime = build_runtime(settings)
+        started = time.perf_counter()
+        summary = runtime.summariser.summarise(runtime.frames.frames(args.session_id))
+        seconds = round(time.perf_counter() - started, 3)
+        runtime.close()
+    finally:
+        frames.close()
+    if args.json:
+        render.print_json({"session_id": args.session_id, "summary": summary.model_dump(), "seconds": seconds,
+                           "backends": runtime.backends.as_dict()})
     else:
-        render.print_summary(state["summary"])
-        render.print_recommendations(state["recommendations"], title=f"Top {len(state['recommendations'])} for "
-                                     f"{persona.name} (optimiser {state['optimizer']['status']})")
-        for note in state["unmet"]:
-            render.stdout.print(f"[yellow]note:[/yellow] {note}")
-        render.print_timings(timings)
-        render.stdout.print(f"session {state['session_id']}: {len(state['frame_ids'])} screenshots in "
-                            f"{runtime.settings.frames_path}")
+        render.print_summary(summary.model_dump())
+        render.stdout.print(f"read in {seconds:.1f}s by {summary.summariser}", highlight=False)
     return EXIT_OK
 
 
@@ -84,6 +125,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                             help="browse as a persona, summarise the screenshots, recommend")
     browse.add_argument("--persona", required=True, help=f"one of: {', '.join(PERSONAS)}")
     browse.set_defaults(func=cmd_browse)
+    recommend = sub.add_parser("recommend", parents=[common, model],
+                               help="recommend from a session already captured or imported")
+    recommend.add_argument("--session", required=True, help="a session id (`interarec sessions list`)")
+    recommend.set_defaults(func=cmd_recommend)
+    summarize = sub.add_parser("summarize", parents=[common, model],
+                               help="summarise a session's screenshots along the preference keywords")
+    summarize.add_argument("session_id")
+    summarize.set_defaults(func=cmd_summarize)
     personas = sub.add_parser("personas", help="built-in scripted shoppers").add_subparsers(dest="action",
                                                                                           required=True)
     personas.add_parser("list", parents=[common]).set_defaults(func=cmd_personas)

@@ -52,7 +52,8 @@ def _viewed_ids(runtime: Runtime, seen: list[SeenProduct]) -> list[str]:
     return sorted(set(ids))
 
 
-def build_graph(runtime: Runtime, persona: Persona, shop_url: str):
+def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str | None = None):
+    """The full pipeline, or (without a persona) from summarise on, for a session already captured."""
     settings = runtime.settings
 
     def browse(state: RunState) -> RunState:
@@ -68,10 +69,13 @@ def build_graph(runtime: Runtime, persona: Persona, shop_url: str):
 
     def summarise(state: RunState) -> RunState:
         started = time.perf_counter()
-        wanted = set(state["frame_ids"])
-        frames = [f for f in runtime.frames.frames(state["session_id"]) if f.frame_id in wanted]
+        frames = runtime.frames.frames(state["session_id"])
+        if "frame_ids" in state:
+            wanted = set(state["frame_ids"])
+            frames = [f for f in frames if f.frame_id in wanted]
         summary = runtime.summariser.summarise(frames)
-        return {"summary": summary.model_dump(), "timings": _timed(state, "summarise", started)}
+        return {"summary": summary.model_dump(), "frame_ids": [f.frame_id for f in frames],
+                "timings": _timed(state, "summarise", started)}
 
     def constrain(state: RunState) -> RunState:
         started = time.perf_counter()
@@ -99,11 +103,14 @@ def build_graph(runtime: Runtime, persona: Persona, shop_url: str):
         }
 
     graph = StateGraph(RunState)
-    for name, node in (("browse", browse), ("summarise", summarise), ("constrain", constrain),
-                       ("recommend", recommend)):
+    for name, node in (("summarise", summarise), ("constrain", constrain), ("recommend", recommend)):
         graph.add_node(name, node)
-    graph.add_edge(START, "browse")
-    graph.add_edge("browse", "summarise")
+    if persona is not None:
+        graph.add_node("browse", browse)
+        graph.add_edge(START, "browse")
+        graph.add_edge("browse", "summarise")
+    else:
+        graph.add_edge(START, "summarise")
     graph.add_edge("summarise", "constrain")
     graph.add_edge("constrain", "recommend")
     graph.add_edge("recommend", END)
@@ -114,3 +121,9 @@ def browse_and_recommend(runtime: Runtime, persona: Persona, shop_url: str) -> R
     session_id = runtime.frames.new_session(source=f"persona:{persona.name}")
     graph = build_graph(runtime, persona, shop_url)
     return graph.invoke({"session_id": session_id, "timings": {}}, {"recursion_limit": 10})
+
+
+def recommend_from_session(runtime: Runtime, session_id: str) -> RunState:
+    """Summarise the frames of a session already in the database (captured, imported) and recommend."""
+    runtime.frames.session(session_id)  # an unknown id fails here, with a message naming the command to list them
+    return build_graph(runtime).invoke({"session_id": session_id, "timings": {}}, {"recursion_limit": 10})

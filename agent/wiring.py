@@ -86,7 +86,8 @@ def build_summariser(settings: Settings, brands: list[str], categories: list[str
     """The MLLM when an endpoint and a vision model are configured, else the offline screen reader."""
     if settings.uses_endpoint and settings.vision_model:
         return MllmSummariser(build_openai_client(settings), settings.vision_model,
-                              max_pixels=settings.vision_max_pixels)
+                              max_pixels=settings.vision_max_pixels, timeout=settings.request_timeout_s,
+                              cache_path=settings.data_dir / "mllm_cache.sqlite")
     return OfflineScreenReader(brands=brands, categories=categories)
 
 

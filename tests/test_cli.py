@@ -102,3 +102,10 @@ def test_malformed_config_file_exits_2(capsys, monkeypatch, tmp_path, no_runtime
     monkeypatch.setenv("INTERAREC_CONFIG", str(config))
     assert main(["catalog", "search", "watch", "--json"]) == 2
     assert str(config) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["recommend", "--session", "nope"], ["summarize", "nope"],
+                                  ["sessions", "show", "nope"]])
+def test_unknown_session_ids_exit_2_with_a_pointer_to_the_list(argv, capsys):
+    assert main(argv) == 2
+    assert "interarec sessions list" in capsys.readouterr().err
