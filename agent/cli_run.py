@@ -66,7 +66,13 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from agent.pipeline import recommend_from_session
 
     started = time.perf_counter()
-    runtime = build_runtime(settings_from(args))
+    settings = settings_from(args)
+    frames = open_frames(settings)
+    try:
+        frames.session(args.session)  # unknown ids fail before the catalog and models are loaded
+    finally:
+        frames.close()
+    runtime = build_runtime(settings)
     setup = time.perf_counter() - started
     render.stderr.print(f"summariser: {runtime.backends.summariser}")
     try:
