@@ -13,6 +13,7 @@ from catalog.store import CatalogStore
 from tools.browser import BrowserConfig
 from tools.frames import FrameStore
 from tools.mllm_summariser import MllmSummariser
+from tools.ocr import RapidOcrReader
 from tools.screen_reader import OfflineScreenReader
 from tools.shop import DemoShop
 from tools.summariser import Summariser
@@ -88,7 +89,8 @@ def build_summariser(settings: Settings, brands: list[str], categories: list[str
         return MllmSummariser(build_openai_client(settings), settings.vision_model,
                               max_pixels=settings.vision_max_pixels, timeout=settings.request_timeout_s,
                               cache_path=settings.data_dir / "mllm_cache.sqlite")
-    return OfflineScreenReader(brands=brands, categories=categories)
+    return OfflineScreenReader(brands=brands, categories=categories,
+                               ocr=RapidOcrReader(cache_path=settings.data_dir / "ocr-cache.sqlite"))
 
 
 def browser_config(settings: Settings) -> BrowserConfig:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +32,20 @@ class OcrLine:
         return (self.y0 + self.y1) / 2
 
 
+# Changes when the engine or its settings change, so cached lines from another configuration are not reused.
+ENGINE_KEY = "rapidocr-3/pp-ocrv6-small/no-cls"
+
+
 class RapidOcrReader:
     """Thread-safe wrapper: the engine is built once, on first use (about 1 s)."""
 
     name = "RapidOCR (PP-OCR, onnxruntime)"
 
-    def __init__(self) -> None:
+    def __init__(self, cache_path: Path | None = None) -> None:
         self._engine = None
         self._lock = threading.Lock()
+        self._cache = OcrCache(cache_path) if cache_path else None
+        self.calls = 0  # OCR runs (cache hits excluded)
 
     def _get_engine(self):
         if self._engine is None:
@@ -50,10 +58,14 @@ class RapidOcrReader:
             logging.getLogger("RapidOCR").setLevel(logging.WARNING)
         return self._engine
 
-    def read(self, image: Path | bytes) -> list[OcrLine]:
-        """Lines in reading order: top to bottom, then left to right."""
+    def read(self, image: Path | bytes, sha256: str | None = None) -> list[OcrLine]:
+        """Lines in reading order: top to bottom, then left to right. With ``sha256`` (the image's content
+        hash) and a cache, an image already read is never read again."""
+        if sha256 and self._cache and (cached := self._cache.get(sha256)) is not None:
+            return cached
         with self._lock:
             result = self._get_engine()(str(image) if isinstance(image, Path) else image)
+            self.calls += 1
         if result.boxes is None or result.txts is None:
             return []
         lines = []
@@ -61,4 +73,30 @@ class RapidOcrReader:
             xs = [float(point[0]) for point in box]
             ys = [float(point[1]) for point in box]
             lines.append(OcrLine(text.strip(), min(xs), min(ys), max(xs), max(ys), float(score)))
-        return sorted(lines, key=lambda line: (round(line.y_center / 8), line.x0))
+        lines.sort(key=lambda line: (round(line.y_center / 8), line.x0))
+        if sha256 and self._cache:
+            self._cache.put(sha256, lines)
+        return lines
+
+
+class OcrCache:
+    """OCR lines by image content hash, in SQLite: reading depends only on the pixels and the engine."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS ocr (sha256 TEXT, engine TEXT, lines TEXT NOT NULL, "
+                         "PRIMARY KEY (sha256, engine))")
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str) -> list[OcrLine] | None:
+        with self._lock:
+            row = self._db.execute("SELECT lines FROM ocr WHERE sha256 = ? AND engine = ?",
+                                   (sha256, ENGINE_KEY)).fetchone()
+        return [OcrLine(*item) for item in json.loads(row[0])] if row else None
+
+    def put(self, sha256: str, lines: list[OcrLine]) -> None:
+        payload = json.dumps([[ln.text, ln.x0, ln.y0, ln.x1, ln.y1, ln.score] for ln in lines])
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO ocr VALUES (?, ?, ?)", (sha256, ENGINE_KEY, payload))

@@ -116,7 +116,7 @@ class OfflineScreenReader:
 
     # -- one frame -------------------------------------------------------------------------------------
     def read_frame(self, frame: Frame) -> FrameReading:
-        return self.parse_lines(frame.frame_id, self.ocr.read(Path(frame.path)))
+        return self.parse_lines(frame.frame_id, self.ocr.read(Path(frame.path), sha256=frame.sha256))
 
     def parse_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
         reading = FrameReading(frame_id)
