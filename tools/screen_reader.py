@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools import parsing
+from tools.colours import dominant_colour
 from tools.ocr import OcrLine, RapidOcrReader
 from tools.schemas import (
     BehaviorSummary,
@@ -49,6 +50,8 @@ class FrameReading:
     promotions: list[str] = field(default_factory=list)
     query: str | None = None
     card_prices: list[parsing.Price] = field(default_factory=list)
+    photo_box: tuple[int, int, int, int] | None = None  # where the product photo is: left of the price column
+    photo_colour: str | None = None  # its dominant colour, named
 
 
 def _compact(text: str) -> str:
@@ -116,7 +119,10 @@ class OfflineScreenReader:
 
     # -- one frame -------------------------------------------------------------------------------------
     def read_frame(self, frame: Frame) -> FrameReading:
-        return self.parse_lines(frame.frame_id, self.ocr.read(Path(frame.path), sha256=frame.sha256))
+        reading = self.parse_lines(frame.frame_id, self.ocr.read(Path(frame.path), sha256=frame.sha256))
+        if reading.kind == "product" and reading.photo_box is not None:
+            reading.photo_colour = dominant_colour(Path(frame.path), reading.photo_box)
+        return reading
 
     def parse_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
         reading = FrameReading(frame_id)
@@ -204,6 +210,8 @@ class OfflineScreenReader:
         if not reading.colours and reading.title:
             reading.colours = parsing.find_colours(reading.title)
         reading.specifications = _specification_rows(lines, below=price_line.y1)
+        if price_line.x0 > 200:  # a photo column to the left of the title and price
+            reading.photo_box = (0, int(crumb.y1) + 4, int(price_line.x0) - 16, int(crumb.y1) + 480)
         for name, value in reading.specifications.items():
             if "colo" in name.casefold() and not reading.colours:
                 reading.colours = parsing.find_colours(value)
@@ -268,7 +276,7 @@ def summarise_readings(readings: list[FrameReading], summariser: str) -> Behavio
                     note("types", r.category_path[-1], r.frame_id)
                 if r.brand:
                     note("brands", r.brand, r.frame_id)
-                for colour in r.colours:
+                for colour in r.colours or ([r.photo_colour] if r.photo_colour else []):
                     note("colours", colour, r.frame_id)
                 if r.rating is not None:
                     count = f" ({r.rating_count:,} ratings)" if r.rating_count else ""
