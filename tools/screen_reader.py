@@ -8,6 +8,7 @@ schema, citing the frames each value came from.
 from __future__ import annotations
 
 import difflib
+import logging
 import itertools
 import re
 from collections import Counter, defaultdict
@@ -25,6 +26,8 @@ from tools.schemas import (
     ProductCharacteristics,
     SeenProduct,
 )
+
+log = logging.getLogger(__name__)
 
 BACKEND_NAME = "offline-screen-reader (RapidOCR + rule-based parsing; not an MLLM)"
 _QUERY = re.compile(r"results?\s+for\s*[\"“'‘]?(.+?)[\"”'’]?\s*$", re.IGNORECASE)
@@ -120,8 +123,11 @@ class OfflineScreenReader:
     # -- one frame -------------------------------------------------------------------------------------
     def read_frame(self, frame: Frame) -> FrameReading:
         reading = self.parse_lines(frame.frame_id, self.ocr.read(Path(frame.path), sha256=frame.sha256))
-        if reading.kind == "product" and reading.photo_box is not None:
-            reading.photo_colour = dominant_colour(Path(frame.path), reading.photo_box)
+        if reading.kind == "product" and reading.photo_box is not None and Path(frame.path).is_file():
+            try:
+                reading.photo_colour = dominant_colour(Path(frame.path), reading.photo_box)
+            except OSError as exc:  # unreadable image: the colour is optional
+                log.debug("no photo colour for %s: %s", frame.frame_id, exc)
         return reading
 
     def parse_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
