@@ -8,8 +8,8 @@ schema, citing the frames each value came from.
 from __future__ import annotations
 
 import difflib
-import logging
 import itertools
+import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
