@@ -1,10 +1,15 @@
 """A fake OpenAI-compatible HTTP server on 127.0.0.1, for tests only: it records each request and answers
-from a script of (status, body) pairs, failing loudly when the script runs out."""
+from a script, failing loudly when the script runs out.
+
+A script entry is ``(status, body)`` or ``(status, body, options)``; options: ``delay`` (seconds to wait before
+answering, to outlast a client timeout) and ``headers`` (extra response headers, e.g. ``retry-after-ms``).
+"""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
@@ -19,8 +24,24 @@ def chat_completion(content: str, prompt_tokens: int = 1200, completion_tokens: 
     }
 
 
+def tool_call_completion(arguments: str, name: str = "behavior_summary", prompt_tokens: int = 1200,
+                         completion_tokens: int = 300) -> dict:
+    """A completion whose answer is a call of function ``name`` with ``arguments`` (a JSON string)."""
+    answer = chat_completion("", prompt_tokens, completion_tokens)
+    answer["choices"][0]["finish_reason"] = "tool_calls"
+    answer["choices"][0]["message"] = {
+        "role": "assistant", "content": None,
+        "tool_calls": [{"id": "call-fake", "type": "function", "function": {"name": name, "arguments": arguments}}],
+    }
+    return answer
+
+
+def error(status_message: str) -> dict:
+    return {"error": {"message": status_message, "type": "invalid_request_error"}}
+
+
 class FakeOpenAI:
-    def __init__(self, script: list[tuple[int, dict]]) -> None:
+    def __init__(self, script: list[tuple]) -> None:
         self.script = list(script)
         self.requests: list[dict] = []
         fake = self
@@ -32,18 +53,28 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append({"path": self.path, "body": body,
-                                      "authorization": self.headers.get("Authorization")})
-                status, answer = fake.script.pop(0) if fake.script else (
+                                      "authorization": self.headers.get("Authorization"),
+                                      "retry_count": self.headers.get("x-stainless-retry-count")})
+                entry = fake.script.pop(0) if fake.script else (
                     500, {"error": {"message": "fake server: unexpected request"}})
+                status, answer = entry[0], entry[1]
+                options = entry[2] if len(entry) > 2 else {}
+                time.sleep(options.get("delay", 0))
                 data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in options.get("headers", {}).items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a timeout test)
+                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # a short poll interval: shutdown() waits for it
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def base_url(self) -> str:

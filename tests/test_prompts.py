@@ -11,7 +11,11 @@ import pytest
 import prompts
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-FIXED_VALUES = {"summarise_screens": {"frame_labels": "s:0, s:1", "schema": '{"type":"object"}'}}
+FIXED_VALUES = {
+    "summarise_screens": {"frame_labels": "s:0, s:1", "schema": '{"type":"object"}'},
+    "update_summary": {"previous_summary": '{"brand_preferences":[{"value":"Maxima","frame_ids":["s:0"]}]}',
+                       "frame_labels": "s:2, s:3", "schema": '{"type":"object"}'},
+}
 
 
 @pytest.mark.parametrize("name", sorted(FIXED_VALUES))
