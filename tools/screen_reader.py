@@ -223,7 +223,9 @@ class OfflineScreenReader:
                 reading.colours = parsing.find_colours(value)
 
     # -- a session ---------------------------------------------------------------------------------------
-    def summarise(self, frames: list[Frame]) -> BehaviorSummary:
+    def summarise(self, frames: list[Frame], previous: BehaviorSummary | None = None) -> BehaviorSummary:
+        """Re-aggregates every frame; frames read before cost no OCR (the OCR cache), so ``previous`` is not
+        needed to make an update cheap."""
         readings = [self.read_frame(frame) for frame in frames if frame.duplicate_of is None]
         return summarise_readings(readings, self.name)
 

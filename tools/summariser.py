@@ -14,4 +14,7 @@ class SummariserError(RuntimeError):
 class Summariser(Protocol):
     name: str
 
-    def summarise(self, frames: list[Frame]) -> BehaviorSummary: ...
+    def summarise(self, frames: list[Frame], previous: BehaviorSummary | None = None) -> BehaviorSummary:
+        """Summarise ``frames``. With ``previous`` (a summary of earlier frames of the same session), frames
+        already read are not read or paid for again."""
+        ...
