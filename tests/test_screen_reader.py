@@ -499,3 +499,28 @@ def test_a_nav_link_that_starts_with_home_is_not_a_breadcrumb():
     assert sr._breadcrumb("Home Decor & Festive Needs") is None
     assert sr._breadcrumb("Home Decor & Festive Needss") is None
     assert sr._breadcrumb("HomeWatchesWrist Watches") == ["Watches", "Wrist Watches"]
+
+
+def _line(text, x0, y0, height, width=400):
+    return OcrLine(text, x0, y0, x0 + width, y0 + height, 0.95)
+
+
+def test_a_product_page_without_breadcrumb_is_read_and_its_category_matched_by_meaning():
+    sr = OfflineScreenReader(brands=["Titan"], categories=["Wrist Watches", "Coffee Mugs", "Bed Linen"], ocr=None)
+    lines = [
+        _line("Shop logo", 20, 10, 30, 120),
+        _line("Titan Neo Analog Wrist Watch for Men", 560, 140, 30),
+        _line("₹2,495", 560, 200, 36, 120),
+        _line("Similar: ₹1,299", 40, 700, 18, 160),
+    ]
+    reading = sr.parse_lines("s:1", lines)
+    assert reading.kind == "product"
+    assert reading.title == "Titan Neo Analog Wrist Watch for Men"
+    assert reading.price.amount == 2495 and reading.brand == "Titan"
+    assert reading.category_path == ["Wrist Watches"]
+
+
+def test_a_page_of_equal_prices_without_breadcrumb_is_not_a_product_page():
+    sr = OfflineScreenReader(brands=[], categories=["Coffee Mugs"], ocr=None)
+    lines = [_line(f"₹{200 + 10 * i}", 40 + 300 * (i % 4), 300 + 200 * (i // 4), 24, 80) for i in range(6)]
+    assert sr.parse_lines("s:2", lines).kind != "product"

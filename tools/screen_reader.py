@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 BACKEND_NAME = "offline-screen-reader (RapidOCR + rule-based parsing; not an MLLM)"
 _QUERY = re.compile(r"results?\s+for\s*[\"“'‘]?(.+?)[\"”'’]?\s*$", re.IGNORECASE)
 _MAIN_PRICE_MIN_HEIGHT = 30  # px: a product page's price box is 34-38 px; a card price's 25-27 px
-_SPEC_COLUMN_GAP = 40  # px between a specification's name and its value on the same row
+_SPEC_COLUMN_GAP = 40
+_CATEGORY_MATCH = 0.45  # cosine similarity of title and category name needed to name a category
+_NO_CRUMB_MIN_PRICE_HEIGHT = 22  # px between a specification's name and its value on the same row
 
 
 @dataclass
@@ -82,6 +84,23 @@ class OfflineScreenReader:
         self._categories = {c.casefold(): c for c in categories}
         self._compact_categories = {_compact(c): c for c in categories if _compact(c)}
         self._compact_keys = sorted(self._compact_categories, key=len, reverse=True)
+        self._category_names: list[str] = []
+        self._category_vectors = None  # embeddings of the category names, computed on first need
+
+    def _classify(self, title: str) -> list[str]:
+        """The catalog category whose name is closest in meaning to a title, for pages without a breadcrumb."""
+        if not self._categories:
+            return []
+        if self._category_vectors is None:
+            from catalog.embedding import embed_texts
+
+            self._category_names = sorted(self._categories.values())
+            self._category_vectors = embed_texts(self._category_names)
+        from catalog.embedding import embed_texts
+
+        scores = self._category_vectors @ embed_texts([title])[0]
+        best = int(scores.argmax())
+        return [self._category_names[best]] if scores[best] >= _CATEGORY_MATCH else []
 
     def _breadcrumb(self, text: str) -> list[str] | None:
         """Category names after 'Home'. OCR often drops the small '›' separators and even the spaces
@@ -160,8 +179,12 @@ class OfflineScreenReader:
         # since product photos carry numbers too (a watch dial's "50").
         marked = [item for item in amounts if parsing.find_prices(item[0].text)]
         main = max(marked or amounts, key=lambda item: (item[0].height, -item[0].y0), default=None)
+        if crumb_line is None:
+            main, crumb_line = _product_without_breadcrumb(lines)
         if crumb_line is not None and main is not None:
             self._read_product(reading, lines, main, crumb_line)
+            if not reading.category_path and reading.title:
+                reading.category_path = self._classify(reading.title)
         else:
             card_prices = [parsing.card_price(line.text) for line in lines if line.height >= 18]
             card_prices = [amount for amount in card_prices if amount is not None and amount >= 20]
@@ -228,6 +251,21 @@ class OfflineScreenReader:
         needed to make an update cheap."""
         readings = [self.read_frame(frame) for frame in frames if frame.duplicate_of is None]
         return summarise_readings(readings, self.name)
+
+
+def _product_without_breadcrumb(lines: list[OcrLine]) -> tuple[tuple | None, OcrLine | None]:
+    """A page without a breadcrumb is a product page when one or two currency-marked prices stand out by size
+    (a listing shows many of the same size). Returns the main price and a stand-in for the breadcrumb line,
+    400 px above the price, from where the title is looked for."""
+    marked = [(line, parsing.find_prices(line.text)[0]) for line in lines if parsing.find_prices(line.text)]
+    if not marked:
+        return None, None
+    top = max(marked, key=lambda item: (item[0].height, -item[0].y0))
+    peers = [item for item in marked if item[0].height >= 0.85 * top[0].height]
+    if top[0].height < _NO_CRUMB_MIN_PRICE_HEIGHT or len(peers) > 2:
+        return None, None
+    anchor = max(0.0, top[0].y0 - 400)
+    return top, OcrLine("", 0.0, anchor, 0.0, anchor, 1.0)
 
 
 def _specification_rows(lines: list[OcrLine], below: float) -> dict[str, str]:
