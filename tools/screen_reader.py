@@ -34,7 +34,7 @@ _QUERY = re.compile(r"results?\s+for\s*[\"“'‘]?(.+?)[\"”'’]?\s*$", re.IG
 _MAIN_PRICE_MIN_HEIGHT = 30  # px: a product page's price box is 34-38 px; a card price's 25-27 px
 _SPEC_COLUMN_GAP = 40
 _CATEGORY_MATCH = 0.45  # cosine similarity of title and category name needed to name a category
-_NO_CRUMB_MIN_PRICE_HEIGHT = 22  # px between a specification's name and its value on the same row
+_NO_CRUMB_MIN_PRICE_HEIGHT = 30  # px between a specification's name and its value on the same row
 
 
 @dataclass
@@ -263,6 +263,9 @@ def _product_without_breadcrumb(lines: list[OcrLine]) -> tuple[tuple | None, Ocr
     top = max(marked, key=lambda item: (item[0].height, -item[0].y0))
     peers = [item for item in marked if item[0].height >= 0.85 * top[0].height]
     if top[0].height < _NO_CRUMB_MIN_PRICE_HEIGHT or len(peers) > 2:
+        return None, None
+    # Listing cards often lose their currency sign to OCR: many bare prices mean a listing, not a product.
+    if sum(parsing.card_price(line.text) is not None for line in lines if line.height >= 18) >= 3:
         return None, None
     anchor = max(0.0, top[0].y0 - 400)
     return top, OcrLine("", 0.0, anchor, 0.0, anchor, 1.0)
