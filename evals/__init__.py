@@ -1,0 +1,1 @@
+"""Evaluations run on demand (accuracy of pipeline stages); nothing in the product imports this package."""
