@@ -216,3 +216,14 @@ def test_find_promotions_matches_whole_words(text, expected):
 def test_promotion_and_colour_vocabularies_are_lower_case():
     # the matchers case-fold the text, so a capitalised entry would never match
     assert all(word == word.casefold() for word in parsing.PROMOTION_WORDS + parsing.COLOURS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("₹500 - ₹1,500", (500.0, 1500.0)), ("Price: Rs. 500 to 1,500", (500.0, 1500.0)), ("$20–$45", (20.0, 45.0)),
+     ("Pack of 2 - 3", None), ("₹900 - ₹300", None), ("Showing 1-24 of 225", None)],
+)
+def test_find_price_range(text, expected):
+    from tools.parsing import find_price_range
+
+    assert find_price_range(text) == expected

@@ -75,6 +75,21 @@ def card_price(text: str) -> float | None:
     return _number(match.group(1)) if match else None
 
 
+_RANGE = re.compile(
+    rf"(?P<c1>{_CURRENCY_LIKE})?\s*(?P<low>{_NUMBER})\s*(?:-|–|—|to)\s*(?P<c2>{_CURRENCY_LIKE})?\s*(?P<high>{_NUMBER})",
+    re.IGNORECASE,
+)
+
+
+def find_price_range(text: str) -> tuple[float, float] | None:
+    """'₹500 - ₹1,500', 'Rs. 500 to 1,500', '$20–$45' -> (low, high); a currency sign must mark the range."""
+    match = _RANGE.search(text)
+    if not match or not (match.group("c1") or match.group("c2")):
+        return None
+    low, high = _number(match.group("low")), _number(match.group("high"))
+    return (low, high) if low < high else None
+
+
 def find_discount(text: str) -> int | None:
     match = _DISCOUNT.search(text)
     if match is None:

@@ -55,6 +55,7 @@ class FrameReading:
     promotions: list[str] = field(default_factory=list)
     query: str | None = None
     card_prices: list[parsing.Price] = field(default_factory=list)
+    price_ranges: list[tuple[float, float]] = field(default_factory=list)  # '₹500 - ₹1,500' filters, banners
     photo_box: tuple[int, int, int, int] | None = None  # where the product photo is: left of the price column
     photo_colour: str | None = None  # its dominant colour, named
 
@@ -165,6 +166,8 @@ class OfflineScreenReader:
             if (match := _QUERY.search(line.text)) is not None:
                 reading.query = match.group(1).strip()
             reading.promotions.extend(parsing.find_promotions(line.text))
+            if (price_range := parsing.find_price_range(line.text)) is not None:
+                reading.price_ranges.append(price_range)
 
         # The selling price: the tallest amount below the breadcrumb, with or without its currency sign.
         amounts = []
@@ -339,7 +342,8 @@ def summarise_readings(readings: list[FrameReading], summariser: str) -> Behavio
 
     detail_prices = [(p.price, p.frame_id) for p in products.values() if p.price is not None]
     listing_prices = [(pr.amount, r.frame_id) for r in readings if r.kind == "listing" for pr in r.card_prices]
-    prices = detail_prices or listing_prices
+    range_prices = [(amount, r.frame_id) for r in readings for pair in r.price_ranges for amount in pair]
+    prices = detail_prices or listing_prices or range_prices
     price_range = PriceRange()
     if prices:
         amounts = sorted(amount for amount, _ in prices)
