@@ -62,7 +62,7 @@ def test_persona_session_gives_ordered_frames_with_kept_and_duplicate_counts(cap
 def test_browsing_script_file_runs_and_reports_failed_steps(tmp_path, capsys):
     script = tmp_path / "walk.txt"
     script.write_text("# a short walk\ngoto /c/wrist-watches\nopen 1\nscroll 500\nback\nopen 99\n", encoding="utf-8")
-    assert main(["capture", "--script", str(script), "--seconds", "6", "--json"]) == 0
+    assert main(["capture", "--script", str(script), "--seconds", "15", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["source"] == f"script:{script}"
     assert any("step 5 (open_result)" in f and "only" in f for f in report["failed_steps"])
