@@ -17,10 +17,9 @@ from tools.personas import PERSONAS
 
 
 def _capture_cdp(args: argparse.Namespace, settings, frames) -> CaptureReport:  # noqa: ANN001
-    from tools.cdp_recorder import record_cdp
-
     from tools.browser import CaptureStats
     from tools.capture_session import report
+    from tools.cdp_recorder import record_cdp
 
     source = f"cdp:{args.cdp_url}"
     session_id = frames.new_session(source)

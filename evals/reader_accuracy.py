@@ -645,6 +645,7 @@ def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, jav
     started = time.perf_counter()
     load_start = round(os.getloadavg()[0], 2)  # OCR latency depends on what else the machine runs
     sources = source_hashes()  # right after importing them: the sources measured
+    revision, dirty = git_revision()  # at the start: the tree may change during a long run
     products = load_products()
     brands = sorted({p.brand for p in products if p.brand})
     categories = sorted({c for p in products for c in p.category_path})
@@ -680,7 +681,7 @@ def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, jav
         base = {"suite": shot.suite, "item": shot.item, "url": shot.url, "scroll_y": shot.scroll_y,
                 "error": shot.error, "read": reading_summary(reading)}
         # What OCR returned (text, x0, y0, x1, y1, score), to see why the reader read what it did.
-        base["ocr"] = [[line.text, round(line.x0), round(line.y0), round(line.x1), round(line.y1),
+        base["ocr"] = [[line.text, round(line.x0, 1), round(line.y0, 1), round(line.x1, 1), round(line.y1, 1),
                         round(line.score, 2)] for line in ocr_lines.get(i, [])]
         if shot.suite == "demo-product":
             items.append({**base, "expected": shot.expected, "ok": score_demo_product(board, shot, reading)})
@@ -698,7 +699,6 @@ def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, jav
 
     suites = ["demo-product", "demo-listing"] + (["zyte"] if pages else [])
     rows = board.rows(suites=suites)
-    revision, dirty = git_revision()
     result = {
         "eval": "reader_accuracy",
         "revision": revision,

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
+import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import sync_playwright
@@ -40,14 +42,29 @@ PAGES = {
     "/shoes": _page("Trail shoes", "#2a6"),
     "/jackets": _page("Rain jackets", "#a26", "Waterproof, breathable, packable."),
     "/tents": _page("Two-person tents", "#26a", "Light enough for long walks."),
-    "/checkout": (b"<!doctype html><title>Checkout</title><h1>Checkout</h1>"
-                  b"<input type=password value='hunter2-secret'>"),
 }
+FIELD = "style='display:block;width:320px;font:22px sans-serif;margin:12px 0'"
+
+
+def _checkout(query: str) -> bytes:
+    """A password field here and a card field in an iframe of another origin (as payment forms have it);
+    ``?empty`` renders both empty, ``?card=URL`` is the iframe's page."""
+    params = parse_qs(query, keep_blank_values=True)
+    password = "" if "empty" in params else "hunter2-secret"
+    return (f"<!doctype html><title>Checkout</title><body style='font:22px sans-serif'><h1>Checkout</h1>"
+            f"<input type=password value='{password}' {FIELD}>"
+            f"<iframe src='{params['card'][0]}' style='width:400px;height:90px;border:0'></iframe>").encode()
+
+
+def _card_field(query: str) -> bytes:
+    number = "" if "empty" in parse_qs(query, keep_blank_values=True) else "4111 1111 1111 1111"
+    return f"<!doctype html><body style='margin:0'><input autocomplete=cc-number value='{number}' {FIELD}>".encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
-        body = PAGES.get(self.path.split("?")[0])
+        path, _, query = self.path.partition("?")
+        body = {"/checkout": _checkout, "/card": _card_field}.get(path, lambda _: PAGES.get(path))(query)
         self.send_response(200 if body else 404)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.end_headers()
@@ -137,7 +154,7 @@ def frames(tmp_path) -> Iterator[FrameStore]:
 
 @dataclass
 class Recording:
-    """record_cdp running in a background thread (Playwright's sync API wants one instance per thread)."""
+    """record_cdp, which blocks until it is done, running in a background thread while the test plays the user."""
 
     stop: threading.Event = field(default_factory=threading.Event)
     stats: CaptureStats | None = None
@@ -222,22 +239,44 @@ def test_records_viewed_pages_but_not_other_origins(user_chromium, frames):
         again.close()
 
 
-def test_masks_sensitive_fields_and_leaves_the_page_as_it_was(user_chromium, frames):
+def _pixels(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _crop(pixels: np.ndarray, box: dict) -> np.ndarray:
+    return pixels[int(box["y"]):int(np.ceil(box["y"] + box["height"])),
+                  int(box["x"]):int(np.ceil(box["x"] + box["width"]))]
+
+
+def test_masks_sensitive_fields_in_every_frame_and_leaves_the_page_as_it_was(user_chromium, frames):
     session = frames.new_session("cdp-test")
-    with _site() as shop, sync_playwright() as pw:
+    with _site() as shop, _site() as payments, sync_playwright() as pw:
         user = pw.chromium.connect_over_cdp(user_chromium.cdp_url, no_defaults=True)
         tab = user.contexts[0].pages[0]
-        tab.goto(f"{shop}/checkout")
+        tab.goto(f"{shop}/checkout?card={payments}/card")
+        fields = {"password": tab.locator("input"), "card": tab.frame_locator("iframe").locator("input")}
+        unmasked = tab.screenshot()
         recording = Recording().start(user_chromium.cdp_url, frames, session, rate_hz=4.0)
         try:
             _wait_for(lambda: frames.frames(session), "a frame of /checkout")
         finally:
             stats = recording.finish()
-        assert tab.locator("input").input_value() == "hunter2-secret"
+        values = {name: field.input_value() for name, field in fields.items()}
+        assert values == {"password": "hunter2-secret", "card": "4111 1111 1111 1111"}
         assert tab.locator(f"#{STYLE_ID}").count() == 0
+        assert tab.frame_locator("iframe").locator(f"#{STYLE_ID}").count() == 0
+        boxes = {name: field.bounding_box() for name, field in fields.items()}
+        tab.goto(f"{shop}/checkout?empty&card={payments}/card%3Fempty")  # the same page, fields empty
+        empty = _pixels(tab.screenshot())
+        assert {name: field.bounding_box() for name, field in fields.items()} == boxes
         user.close()
-    assert stats.masked_fields >= 1
-    assert frames.frames(session)[0].title == "Checkout"
+    stored = frames.frames(session)[0]
+    assert stored.title == "Checkout" and stats.masked_fields >= 2
+    captured = _pixels(Path(stored.path).read_bytes())
+    for name, box in boxes.items():
+        assert not np.array_equal(_crop(_pixels(unmasked), box), _crop(empty, box)), f"{name} shows nothing"
+        assert np.array_equal(_crop(captured, box), _crop(empty, box)), f"the {name} is visible in the frame"
 
 
 def test_the_users_dialogs_are_left_for_the_user_to_answer(user_chromium, frames):

@@ -175,17 +175,22 @@ class _Run:
 
     def _capture(self, page: Page) -> None:
         masked: list[Frame] = []
-        fields = 0
+        fields, png = 0, None
         try:
             for frame in page.frames:
                 try:
                     fields += int(frame.evaluate(MASK) or 0)
                     masked.append(frame)
-                except PlaywrightError:  # detached or unreachable: no style was added
-                    continue
-            png = page.screenshot(full_page=False, type="png", caret="hide", timeout=SCREENSHOT_TIMEOUT_MS)
+                except PlaywrightError:
+                    if not frame.is_detached():  # it could show its fields unmasked: no screenshot this time
+                        break
+            else:
+                png = page.screenshot(full_page=False, type="png", caret="hide", timeout=SCREENSHOT_TIMEOUT_MS)
         finally:
             intact = bool(masked) and all([_unmask(frame) for frame in masked])
+        if png is None:
+            log.debug("not capturing %s: a frame of it could not be masked", page.url)
+            return
         self.stats.captured += 1
         if not intact:
             log.debug("dropped a frame of %s: the page changed while it was captured", page.url)
