@@ -139,3 +139,50 @@ def test_ocr_reads_the_product_but_no_secret(checkout):
     assert "Aurora" in text and "Shoe" in text
     for fragment in ("Hunter", "4111", "jane", "example.org", "Baker", "NW1", "7946", "0958"):
         assert fragment not in text, f"{fragment!r} is readable in {text!r}"
+
+
+@requires_chromium
+def test_fields_inside_an_iframe_are_masked_too(tmp_path):
+    import http.server
+    import threading
+    from functools import partial
+
+    from tools.browser import BrowserConfig, ShopperBrowser
+    from tools.frames import FrameStore
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "card.html").write_text(
+        "<body style='margin:0'><input autocomplete='cc-number' value='4111 1111 1111 1111' "
+        "style='font-size:28px;width:420px'></body>", encoding="utf-8")
+    (site / "checkout.html").write_text(
+        "<body><h1>Checkout</h1><iframe id='pay' src='card.html' style='width:500px;height:80px;border:0'>"
+        "</iframe></body>", encoding="utf-8")
+    (site / "empty.html").write_text(
+        "<body style='margin:0'><input autocomplete='cc-number' value='' style='font-size:28px;width:420px'>"
+        "</body>", encoding="utf-8")
+    (site / "checkout-empty.html").write_text(
+        "<body><h1>Checkout</h1><iframe id='pay' src='empty.html' style='width:500px;height:80px;border:0'>"
+        "</iframe></body>", encoding="utf-8")
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(http.server.SimpleHTTPRequestHandler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        frames = FrameStore(tmp_path / "frames", near_duplicate_bits=0)
+        session = frames.new_session("test")
+        shots = []
+        with ShopperBrowser(BrowserConfig(executable=CHROMIUM), frames, session) as browser:
+            for page in ("checkout.html", "checkout-empty.html"):
+                browser.goto(f"{base}/{page}")
+                browser.page.wait_for_timeout(300)
+                box = browser.page.locator("#pay").bounding_box()
+                frame = browser.capture("navigation")
+                shots.append((frame, box))
+            assert browser.page.frames[1].locator("input").input_value() == ""  # the empty page, untouched
+    finally:
+        server.shutdown()
+    (filled, box), (empty, _) = shots
+    crop = (int(box["x"]), int(box["y"]), int(box["x"] + box["width"]), int(box["y"] + box["height"]))
+    with Image.open(filled.path) as a, Image.open(empty.path) as b:
+        assert a.crop(crop).tobytes() == b.crop(crop).tobytes()

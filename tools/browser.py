@@ -202,11 +202,12 @@ class ShopperBrowser:
                 self.page.evaluate(UNMASK)
                 self.wait_for_images()
                 state["masked"] = self.page.evaluate(MASK)
-            self.stats.masked_fields += int(state["masked"] or 0)
+            self.stats.masked_fields += int(state["masked"] or 0) + self._mask_subframes(MASK)
             try:
                 png = self.page.screenshot(full_page=False, type="png", animations="disabled", caret="hide")
             finally:
                 after = self.page.evaluate(_AFTER_SHOT)
+                self._mask_subframes(UNMASK)
             url, title, scroll_y = self.page.url, after["title"], int(after["scroll"])
         except PlaywrightError as exc:
             if isinstance(exc, PlaywrightTimeout) and self.alive:
@@ -226,6 +227,16 @@ class ShopperBrowser:
             self.stats.kept += 1
         log.debug("captured %s (%s) in %.2fs", frame.frame_id, reason, time.perf_counter() - started)
         return frame
+
+    def _mask_subframes(self, script: str) -> int:
+        """Run the mask (or unmask) script in every iframe too: a card field often lives in one."""
+        masked = 0
+        for frame in self.page.frames[1:]:
+            try:
+                masked += int(frame.evaluate(script) or 0)
+            except PlaywrightError as exc:  # a frame detached meanwhile
+                log.debug("masking a frame: %s", exc)
+        return masked
 
     def idle(self, seconds: float, deadline: float | None = None, on_frame=None) -> list[Frame]:  # noqa: ANN001
         """Capture at ``rate_hz`` while the shopper looks at the page, for ``seconds`` (or until ``deadline``,
