@@ -524,3 +524,20 @@ def test_a_page_of_equal_prices_without_breadcrumb_is_not_a_product_page():
     sr = OfflineScreenReader(brands=[], categories=["Coffee Mugs"], ocr=None)
     lines = [_line(f"₹{200 + 10 * i}", 40 + 300 * (i % 4), 300 + 200 * (i // 4), 24, 80) for i in range(6)]
     assert sr.parse_lines("s:2", lines).kind != "product"
+
+
+def test_a_price_row_read_as_one_box_without_signs_still_gives_the_price():
+    sr = OfflineScreenReader(brands=["Maxima"], categories=["Watches", "Wrist Watches"], ocr=None)
+    lines = [
+        _line("Home  Watches  Wrist Watches", 16, 126, 20),
+        _line("Maxima Steel Analog Watch", 534, 182, 30),
+        _line("1,2992,69952% off", 534, 262, 34, 300),
+    ]
+    reading = sr.parse_lines("s:3", lines)
+    assert reading.kind == "product" and reading.price.amount == 1299
+
+
+def test_a_rupee_sign_read_as_tian_is_still_a_price():
+    from tools.parsing import bare_amount, card_price
+
+    assert bare_amount("天8,999") == 8999 and card_price("天8,999") == 8999

@@ -50,11 +50,11 @@ def find_prices(text: str) -> list[Price]:
 
 
 # OCR often loses the rupee sign on bold prices or reads it as one of these glyphs.
-_CURRENCY_LIKE = r"(?:₹|rs\.?|inr|¥|平|羊|\$|€|£)"
+_CURRENCY_LIKE = r"(?:₹|rs\.?|inr|¥|平|羊|天|\$|€|£)"
 _BARE_AMOUNT = re.compile(rf"^\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", re.IGNORECASE)
 # A card's price ends at a space, a (misread) currency sign, or where a glued list price's comma group starts.
 _LEADING_AMOUNT = re.compile(
-    rf"^\s*{_CURRENCY_LIKE}?\s*(\d{{1,3}}(?:,\d{{2,3}})+|\d{{2,7}})(?=$|\s|₹|¥|平|羊|\d{{1,3}},\d{{2,3}})",
+    rf"^\s*{_CURRENCY_LIKE}?\s*(\d{{1,3}}(?:,\d{{2,3}})+|\d{{2,7}})(?=$|\s|₹|¥|平|羊|天|\d{{1,3}},\d{{2,3}})",
     re.IGNORECASE,
 )
 

@@ -176,6 +176,9 @@ class OfflineScreenReader:
                 continue
             prices = parsing.find_prices(line.text)
             amount = parsing.bare_amount(line.text)
+            if amount is None and not prices and parsing.find_discount(line.text) is not None:
+                # The whole price row in one box, signs lost: '1,2992,69952% off' starts with the price.
+                amount = parsing.card_price(line.text)
             if prices or amount is not None:
                 amounts.append((line, prices[0] if prices else parsing.Price(amount, "INR")))
         # Currency-marked amounts win; a bare number (OCR dropped the sign) is used only when none is marked,
