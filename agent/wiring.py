@@ -6,13 +6,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.mllm_summariser import MllmSummariser
 from agent.settings import Settings
 from catalog.files import DEMO_IMAGES, DEMO_PRODUCTS, load_products
 from catalog.models import Product
 from catalog.store import CatalogStore
 from tools.browser import BrowserConfig
 from tools.frames import FrameStore
-from tools.mllm_summariser import MllmSummariser
 from tools.ocr import RapidOcrReader
 from tools.screen_reader import OfflineScreenReader
 from tools.shop import DemoShop

@@ -10,9 +10,8 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -22,6 +21,7 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import CHROMIUM, requires_chromium
+from tests.local_site import serve
 from tools.browser import CHROMIUM_FLAGS, BrowserError, CaptureStats
 from tools.cdp_recorder import record_cdp
 from tools.frames import FrameStore
@@ -74,16 +74,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def _site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def _site():  # noqa: ANN202
+    return serve(_Handler)
 
 
 def _wait_for(condition: Callable[[], object], what: str, timeout_s: float = DEADLINE_S) -> None:

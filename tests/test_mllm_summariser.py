@@ -15,12 +15,12 @@ import pytest
 from PIL import Image
 
 import prompts
+from agent.mllm_summariser import MllmSummariser, image_data_url, summary_schema
+from agent.mllm_wire import PROBE_SCHEMA
 from agent.settings import load_settings
 from agent.wiring import build_summariser
 from tests.fake_openai import FakeOpenAI, chat_completion, error, tool_call_completion
 from tools.frames import FrameStore
-from tools.mllm_summariser import MllmSummariser, image_data_url, summary_schema
-from tools.mllm_wire import PROBE_SCHEMA
 from tools.schemas import BehaviorSummary, Evidence
 from tools.summariser import SummariserError
 

@@ -5,11 +5,9 @@ shows with those fields empty, while ordinary text stays readable and the values
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import CHROMIUM, requires_chromium
+from tests.local_site import serve
 from tools.browser import BrowserConfig, ShopperBrowser
 from tools.frames import FrameStore
 from tools.privacy import STYLE_ID
@@ -60,16 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def _site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def _site():  # noqa: ANN202
+    return serve(_Handler)
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -144,7 +135,6 @@ def test_ocr_reads_the_product_but_no_secret(checkout):
 @requires_chromium
 def test_fields_inside_an_iframe_are_masked_too(tmp_path):
     import http.server
-    import threading
     from functools import partial
 
     from tools.browser import BrowserConfig, ShopperBrowser
@@ -164,11 +154,8 @@ def test_fields_inside_an_iframe_are_masked_too(tmp_path):
     (site / "checkout-empty.html").write_text(
         "<body><h1>Checkout</h1><iframe id='pay' src='empty.html' style='width:500px;height:80px;border:0'>"
         "</iframe></body>", encoding="utf-8")
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(http.server.SimpleHTTPRequestHandler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    with serve(handler) as base:  # type: ignore[arg-type]
         frames = FrameStore(tmp_path / "frames", near_duplicate_bits=0)
         session = frames.new_session("test")
         shots = []
@@ -180,8 +167,6 @@ def test_fields_inside_an_iframe_are_masked_too(tmp_path):
                 frame = browser.capture("navigation")
                 shots.append((frame, box))
             assert browser.page.frames[1].locator("input").input_value() == ""  # the empty page, untouched
-    finally:
-        server.shutdown()
     (filled, box), (empty, _) = shots
     crop = (int(box["x"]), int(box["y"]), int(box["x"] + box["width"]), int(box["y"] + box["height"]))
     with Image.open(filled.path) as a, Image.open(empty.path) as b:

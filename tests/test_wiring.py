@@ -1,8 +1,8 @@
 """The composition root picks backends from settings, and names them honestly."""
 
+from agent.mllm_summariser import MllmSummariser
 from agent.settings import load_settings
 from agent.wiring import build_summariser
-from tools.mllm_summariser import MllmSummariser
 from tools.screen_reader import OfflineScreenReader
 
 

@@ -86,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, send_body: bool) -> None:
         try:
             response = self.server.shop.respond(self.path, self.headers)
-        except Exception:
+        except Exception:  # the HTTP boundary: any bug becomes a logged 500 page, never a dropped connection
             logger.exception("error serving %s", self.path)
             response = self.server.shop.error(500, "Something went wrong on our side.")
         self._send(response, send_body)

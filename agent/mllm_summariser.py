@@ -24,8 +24,8 @@ import openai
 from pydantic import ValidationError
 
 import prompts
-from tools.mllm_cache import SummaryCache, cited_frame_ids, digest, relabel
-from tools.mllm_wire import (
+from agent.mllm_cache import SummaryCache, cited_frame_ids, digest, relabel
+from agent.mllm_wire import (
     MODES,
     PROBE_MESSAGES,
     PROBE_SCHEMA,
