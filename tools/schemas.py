@@ -118,7 +118,9 @@ class Constraints(BaseModel):
     must_exclude: list[str] = Field(default_factory=list, description="product ids")
     preferred_brands: list[str] = Field(default_factory=list, description="soft: raise utility")
     preferred_colours: list[str] = Field(default_factory=list, description="soft: raise utility")
+    exclude_colours: list[str] = Field(default_factory=list, description="hard: none of these colours")
     objective: ObjectiveMode = "relevance"
+    revenue_weight: float = Field(default=0.5, ge=0, le=1, description="'mixed' objective: weight of price")
     selection: SelectionMode = "ranking"
     provenance: dict[str, list[str]] = Field(
         default_factory=dict, description="constraint name -> frame ids it was derived from"
@@ -135,6 +137,7 @@ class Candidate(BaseModel):
     currency: str
     category_path: list[str]
     rating: float | None
+    colour: str | None = None
     similarity: float
     utility: float = Field(description="MNL attraction v_i = exp(u_i)")
     value: float = Field(description="per-item value r_i under the objective mode")
@@ -154,6 +157,15 @@ class Recommendation(BaseModel):
     reasons: list[str]
 
 
+class Relaxation(BaseModel):
+    """Why fewer than K products satisfy every hard constraint, and the smallest change that yields K."""
+
+    feasible: int = Field(description="candidates that satisfy every hard constraint")
+    conflicts: list[str] = Field(description="names of the constraints that exclude the missing products")
+    changes: dict[str, object] = Field(description="constraint name -> relaxed value (None: dropped)")
+    message: str
+
+
 class OptimizerReport(BaseModel):
     status: str
     objective_value: float
@@ -161,3 +173,4 @@ class OptimizerReport(BaseModel):
     mode: str
     candidates: int
     no_choice_weight: float
+    relaxation: Relaxation | None = None
