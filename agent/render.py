@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tools.explain import _money
+from tools.explain import money
 
 stdout = Console(file=sys.stdout, soft_wrap=False, width=140)
 stderr = Console(file=sys.stderr, width=140)
@@ -29,7 +29,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     chars = summary["product_characteristics"]
     prices = summary["price_range"]
     band = "-" if prices["lowest"] is None else \
-        f"{_money(prices['lowest'], prices['currency'])} - {_money(prices['highest'], prices['currency'])}"
+        f"{money(prices['lowest'], prices['currency'])} - {money(prices['highest'], prices['currency'])}"
     rows = [
         ("type", _value_list(chars["types"])),
         ("colour", _value_list(chars["colours"])),
@@ -52,7 +52,7 @@ def print_recommendations(recs: list[dict[str, Any]], title: str = "Recommendati
     for column in ("#", "product", "brand", "price", "score", "why"):
         table.add_column(column, overflow="fold")
     for rec in recs:
-        price = "-" if rec["price"] is None else _money(rec["price"], rec["currency"])
+        price = "-" if rec["price"] is None else money(rec["price"], rec["currency"])
         table.add_row(str(rec["rank"]), f"{rec['title']}\n[dim]{rec['product_id']}[/dim]", rec["brand"] or "-",
                       price, f"{rec['score']:.3f}", "\n".join(rec["reasons"][:3]))
     stdout.print(table)

@@ -14,7 +14,7 @@ def _cite(frame_ids: list[str]) -> str:
     return f" (screenshots {shown})"
 
 
-def _money(amount: float, currency: str) -> str:
+def money(amount: float, currency: str) -> str:
     symbol = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£"}.get(currency, f"{currency} ")
     return f"{symbol}{amount:,.0f}"
 
@@ -25,9 +25,9 @@ def recommendations(selection: Selection, constraints: Constraints) -> list[Reco
         reasons = []
         for match, frames in candidate.matches.items():
             if match == "price in your range" and candidate.price is not None:
-                band = f"{_money(constraints.min_price or 0, candidate.currency)}-" \
-                       f"{_money(constraints.max_price or 0, candidate.currency)}"
-                reasons.append(f"{_money(candidate.price, candidate.currency)} is within your {band} band"
+                band = f"{money(constraints.min_price or 0, candidate.currency)}-" \
+                       f"{money(constraints.max_price or 0, candidate.currency)}"
+                reasons.append(f"{money(candidate.price, candidate.currency)} is within your {band} band"
                                + _cite(frames))
             else:
                 reasons.append(f"matches the {match} you viewed" + _cite(frames))
