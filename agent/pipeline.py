@@ -18,7 +18,7 @@ from tools.constraints import constraints_from_summary
 from tools.explain import recommendations
 from tools.optimizer import select
 from tools.personas import Persona
-from tools.schemas import BehaviorSummary, Constraints, SeenProduct
+from tools.schemas import BehaviorSummary, Constraints, Frame, SeenProduct
 from tools.shopper import run_persona
 
 SEEN_TITLE_SIMILARITY = 0.9  # a catalog title this close to a title read off a screen is "already viewed"
@@ -27,6 +27,7 @@ SEEN_TITLE_SIMILARITY = 0.9  # a catalog title this close to a title read off a 
 class RunState(TypedDict, total=False):
     session_id: str
     frame_ids: list[str]
+    failed_steps: list[str]
     summary: dict[str, Any]
     constraints: dict[str, Any]
     viewed_product_ids: list[str]
@@ -34,6 +35,19 @@ class RunState(TypedDict, total=False):
     optimizer: dict[str, Any]
     unmet: list[str]
     timings: dict[str, float]
+
+
+class RunListener:
+    """Told how a run goes, for progress displays (the nodes call it); this base ignores everything."""
+
+    def stage_started(self, stage: str, detail: str = "") -> None:
+        pass
+
+    def frame_captured(self, frame: Frame) -> None:
+        pass
+
+    def stage_finished(self, stage: str, detail: str = "") -> None:
+        pass
 
 
 def _timed(state: RunState, stage: str, started: float) -> dict[str, float]:
@@ -52,20 +66,27 @@ def _viewed_ids(runtime: Runtime, seen: list[SeenProduct]) -> list[str]:
     return sorted(set(ids))
 
 
-def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str | None = None):
+def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str | None = None, *,
+                listener: RunListener | None = None):
     """The full pipeline, or (without a persona) from summarise on, for a session already captured."""
     settings = runtime.settings
+    listener = listener or RunListener()
 
     def browse(state: RunState) -> RunState:
         started = time.perf_counter()
+        listener.stage_started("browse", f"{persona.name} at {shop_url}")
         try:
             with ShopperBrowser(runtime.browser_config, runtime.frames, state["session_id"]) as browser:
-                frames = run_persona(browser, shop_url, persona, pace_s=settings.pace_s).frames
+                run = run_persona(browser, shop_url, persona, on_frame=listener.frame_captured,
+                                  pace_s=settings.pace_s)
         except BrowserGone as exc:
             runtime.frames.end_session(state["session_id"], "interrupted", str(exc).splitlines()[0])
             raise
         runtime.frames.end_session(state["session_id"], "complete")
-        return {"frame_ids": [f.frame_id for f in frames], "timings": _timed(state, "browse", started)}
+        failed = f", {len(run.failed_steps)} step(s) failed" if run.failed_steps else ""
+        listener.stage_finished("browse", f"{len(run.frames)} screenshots{failed}")
+        return {"frame_ids": [f.frame_id for f in run.frames], "failed_steps": run.failed_steps,
+                "timings": _timed(state, "browse", started)}
 
     def summarise(state: RunState) -> RunState:
         started = time.perf_counter()
@@ -73,14 +94,19 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         if "frame_ids" in state:
             wanted = set(state["frame_ids"])
             frames = [f for f in frames if f.frame_id in wanted]
+        # Summarisers report no per-frame progress, so the display can only say how many they have to read.
+        listener.stage_started("summarise", f"{sum(f.duplicate_of is None for f in frames)} distinct screenshots")
         summary = runtime.summariser.summarise(frames)
+        listener.stage_finished("summarise", f"{summary.frames_read} screenshots read")
         return {"summary": summary.model_dump(), "frame_ids": [f.frame_id for f in frames],
                 "timings": _timed(state, "summarise", started)}
 
     def constrain(state: RunState) -> RunState:
         started = time.perf_counter()
+        listener.stage_started("constrain")
         summary = BehaviorSummary.model_validate(state["summary"])
         constraints = constraints_from_summary(summary, k=settings.k, price_tolerance=settings.price_tolerance)
+        listener.stage_finished("constrain", ", ".join(constraints.categories) or "no category")
         return {
             "constraints": constraints.model_dump(),
             "viewed_product_ids": _viewed_ids(runtime, summary.products_seen),
@@ -89,14 +115,17 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
 
     def recommend(state: RunState) -> RunState:
         started = time.perf_counter()
+        listener.stage_started("recommend", f"top {settings.k}")
         constraints = Constraints.model_validate(state["constraints"])
         candidates = retrieve(runtime.store, constraints, exclude_ids=state.get("viewed_product_ids", []))
         retrieved = time.perf_counter()
         selection = select(candidates, constraints, time_limit_s=settings.solver_time_limit_s)
         timings = _timed(state, "optimise", retrieved)
         timings["retrieve"] = round(retrieved - started, 3)
+        recs = [r.model_dump() for r in recommendations(selection, constraints)]
+        listener.stage_finished("recommend", f"{len(recs)} products, optimiser {selection.report.status}")
         return {
-            "recommendations": [r.model_dump() for r in recommendations(selection, constraints)],
+            "recommendations": recs,
             "optimizer": selection.report.model_dump(),
             "unmet": selection.unmet,
             "timings": timings,
@@ -117,13 +146,17 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
     return graph.compile()
 
 
-def browse_and_recommend(runtime: Runtime, persona: Persona, shop_url: str) -> RunState:
-    session_id = runtime.frames.new_session(source=f"persona:{persona.name}")
-    graph = build_graph(runtime, persona, shop_url)
+def browse_and_recommend(runtime: Runtime, persona: Persona, shop_url: str, *, listener: RunListener | None = None,
+                         source: str | None = None) -> RunState:
+    """Browse ``shop_url`` as ``persona`` (a built-in shopper or a browsing script) into a new session, then
+    summarise and recommend. ``source`` labels the session (default ``persona:NAME``)."""
+    session_id = runtime.frames.new_session(source=source or f"persona:{persona.name}")
+    graph = build_graph(runtime, persona, shop_url, listener=listener)
     return graph.invoke({"session_id": session_id, "timings": {}}, {"recursion_limit": 10})
 
 
-def recommend_from_session(runtime: Runtime, session_id: str) -> RunState:
+def recommend_from_session(runtime: Runtime, session_id: str, *, listener: RunListener | None = None) -> RunState:
     """Summarise the frames of a session already in the database (captured, imported) and recommend."""
     runtime.frames.session(session_id)  # an unknown id fails here, with a message naming the command to list them
-    return build_graph(runtime).invoke({"session_id": session_id, "timings": {}}, {"recursion_limit": 10})
+    graph = build_graph(runtime, listener=listener)
+    return graph.invoke({"session_id": session_id, "timings": {}}, {"recursion_limit": 10})
