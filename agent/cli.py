@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from agent import cli_capture, cli_catalog, cli_run, cli_sessions
+from agent import cli_capture, cli_catalog, cli_chat, cli_run, cli_sessions
 from agent.cli_common import EXIT_ERROR, EXIT_USAGE, UsageError
 from agent.settings import SettingsError
 from catalog.ingest import IngestError
@@ -20,7 +20,7 @@ from tools.frames import FrameStoreError
 from tools.optimizer import OptimizerError
 from tools.summariser import SummariserError
 
-COMMAND_MODULES = [cli_run, cli_capture, cli_catalog, cli_sessions]
+COMMAND_MODULES = [cli_run, cli_chat, cli_capture, cli_catalog, cli_sessions]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     k: int = Field(5, ge=1, le=50, description="How many products to recommend")
     price_tolerance: float = Field(0.15, ge=0, le=2, description="Widening of the browsed price band")
     solver_time_limit_s: float = Field(5.0, gt=0, le=300)
+    chat_max_steps: int = Field(12, ge=3, le=100, description="Graph steps one chat turn may take")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset = offline")
     openai_api_key: str | None = Field(None, description="Key for the endpoint (any string for local servers)")
     vision_model: str | None = Field(None, description="Vision model name for the MLLM summariser")

@@ -93,6 +93,37 @@ def build_summariser(settings: Settings, brands: list[str], categories: list[str
                                ocr=RapidOcrReader(cache_path=settings.data_dir / "ocr-cache.sqlite"))
 
 
+def build_chat_model(settings: Settings):
+    """The agent's chat model: an OpenAI-compatible one when configured, else the local rule-based model."""
+    if settings.uses_endpoint and settings.chat_model:
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(model=settings.chat_model, base_url=settings.openai_base_url,
+                          api_key=settings.openai_api_key, timeout=settings.request_timeout_s, max_retries=3,
+                          temperature=0)
+    from agent.local_chat_model import LocalChatModel
+
+    return LocalChatModel()
+
+
+def chat_backend_name(settings: Settings) -> str:
+    if settings.uses_endpoint and settings.chat_model:
+        return f"OpenAI-compatible chat model {settings.chat_model} at {settings.openai_base_url}"
+    from agent.local_chat_model import BACKEND_NAME
+
+    return BACKEND_NAME
+
+
+def open_checkpointer(settings: Settings):
+    """LangGraph's SQLite checkpointer: one thread of conversation memory per chat session."""
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteSaver(sqlite3.connect(settings.data_dir / "chat.sqlite", check_same_thread=False))
+
+
 def browser_config(settings: Settings) -> BrowserConfig:
     return BrowserConfig(
         executable=settings.chromium_path, width=settings.viewport_width, height=settings.viewport_height,

@@ -36,7 +36,8 @@ fi
 
 # 3. The project and its dependencies, re-installed only when pyproject.toml changes.
 stamp=.venv/.interarec-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+# An editable install records the package list, so a new top-level package also means re-installing.
+want="$( (cat pyproject.toml; ls -d */__init__.py) | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv (about a minute the first time)" >&2
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip

@@ -7,6 +7,7 @@ answering, to outlast a client timeout) and ``headers`` (extra response headers,
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -36,6 +37,34 @@ def tool_call_completion(arguments: str, name: str = "behavior_summary", prompt_
     return answer
 
 
+_CALL_IDS = itertools.count(1)
+
+
+def _as_event_stream(completion: dict) -> bytes:
+    """A scripted completion as the server-sent events a client that asked for ``stream: true`` expects."""
+    message = completion["choices"][0]["message"]
+    delta: dict = {"role": "assistant", "content": message.get("content") or ""}
+    if message.get("tool_calls"):
+        delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+    base = {key: completion[key] for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    events = [
+        base | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        base | {"choices": [{"index": 0, "delta": {}, "finish_reason": completion["choices"][0]["finish_reason"]}]},
+    ]
+    lines = [f"data: {json.dumps(event)}\n\n" for event in events] + ["data: [DONE]\n\n"]
+    return "".join(lines).encode()
+
+
+def tool_calls_completion(calls: list[tuple[str, dict]]) -> dict:
+    """A chat completion that calls several tools in order: ``[(name, arguments), ...]``."""
+    answer = chat_completion("")
+    answer["choices"][0]["finish_reason"] = "tool_calls"
+    answer["choices"][0]["message"] = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": f"call-{next(_CALL_IDS)}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+        for i, (name, args) in enumerate(calls)]}
+    return answer
+
+
 def error(status_message: str) -> dict:
     return {"error": {"message": status_message, "type": "invalid_request_error"}}
 
@@ -60,10 +89,11 @@ class FakeOpenAI:
                 status, answer = entry[0], entry[1]
                 options = entry[2] if len(entry) > 2 else {}
                 time.sleep(options.get("delay", 0))
-                data = json.dumps(answer).encode()
+                streamed = body.get("stream") and status == 200
+                data = _as_event_stream(answer) if streamed else json.dumps(answer).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", "text/event-stream" if streamed else "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     for name, value in options.get("headers", {}).items():
                         self.send_header(name, value)
