@@ -25,7 +25,7 @@ from tools.preferences import PreferenceError, PreferenceUpdate, apply_update, d
 from tools.schemas import BehaviorSummary, Constraints, Recommendation
 from tools.shop import DemoShop
 
-BROAD_POOL = 150  # candidates retrieved without the hard filters, so an infeasible request can be diagnosed
+UNFILTERED_POOL = 150  # candidates retrieved without the hard filters, so an infeasible request can be diagnosed
 
 
 class ToolError(ValueError):
@@ -172,11 +172,9 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
         raise ToolError("say what you are looking for first (e.g. 'looking for coffee mugs')")
     viewed = state.get("viewed_product_ids") or []
     store, settings = ctx.runtime.store, ctx.runtime.settings
-    # The filtered pool holds the best matches; the broad one lets the optimiser name what blocks a short list.
-    pool = {c.product_id: c for c in retrieve(store, constraints, exclude_ids=viewed, pool=BROAD_POOL,
-                                              hard_filters=False)}
-    pool.update({c.product_id: c for c in retrieve(store, constraints, exclude_ids=viewed)})
-    selection = select(list(pool.values()), constraints, time_limit_s=settings.solver_time_limit_s)
+    # The filtered pool holds the best matches; the unfiltered one lets the optimiser name what blocks a short list.
+    pool = retrieve(store, constraints, exclude_ids=viewed, unfiltered_pool=UNFILTERED_POOL)
+    selection = select(pool, constraints, time_limit_s=settings.solver_time_limit_s)
     recs = recommendations(selection, constraints)
     report = selection.report
     result = {

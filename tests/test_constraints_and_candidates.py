@@ -215,15 +215,82 @@ def test_utility_follows_the_documented_formula(store):
 
 
 @pytest.mark.parametrize(
-    ("objective", "value_of"),
-    [("relevance", lambda price, top: 1.0), ("revenue", lambda price, top: price),
-     ("mixed", lambda price, top: 1.0 + price / top)],
+    ("objective", "weight", "value_of"),
+    [("relevance", 0.5, lambda price: 1.0), ("revenue", 0.5, lambda price: price),
+     ("mixed", 0.5, lambda price: 0.5 + 0.5 * price / 3000), ("mixed", 0.2, lambda price: 0.8 + 0.2 * price / 3000),
+     ("mixed", 1.0, lambda price: price / 3000), ("mixed", 0.0, lambda price: 1.0)],
 )
-def test_value_per_objective(store, objective, value_of):
-    candidates = retrieve(store, watch_constraints(objective=objective))
-    top = max(c.price for c in candidates)
-    for c in candidates:
-        assert c.value == pytest.approx(value_of(c.price, top))
+def test_value_per_objective(store, objective, weight, value_of):
+    candidates = retrieve(store, watch_constraints(objective=objective, revenue_weight=weight))
+    assert len(candidates) == 4
+    for c in candidates:  # mixed: (1 - w) + w * price / budget (max_price 3000)
+        assert c.value == pytest.approx(value_of(c.price))
+
+
+def test_mixed_value_without_a_budget_is_relative_to_the_dearest_retrieved(store):
+    c = watch_constraints(objective="mixed", revenue_weight=0.4, max_price=None)
+    candidates = retrieve(store, c)
+    top = max(x.price for x in candidates)
+    assert top == 8995
+    for x in candidates:
+        assert x.value == pytest.approx(0.6 + 0.4 * x.price / top)
+
+
+def test_retrieve_carries_the_colour_and_drops_excluded_colours(store):
+    got = {c.product_id: c for c in retrieve(store, watch_constraints())}
+    assert got["w1"].colour == "Black" and got["w3"].colour is None
+    assert set(retrieve_ids(store, watch_constraints(exclude_colours=["BLACK"]))) == IN_BAND_WRIST - {"w1"}
+
+
+def retrieve_ids(store, constraints, **kwargs) -> list[str]:
+    return [c.product_id for c in retrieve(store, constraints, **kwargs)]
+
+
+def test_retrieve_without_hard_filters_sees_what_they_exclude_but_not_excluded_ids(store):
+    broad = set(retrieve_ids(store, watch_constraints(), exclude_ids=["w2"], hard_filters=False))
+    assert broad == {p.id for p in PRODUCTS} - {"w2"}
+
+
+def test_an_unfiltered_addition_shares_one_value_scale_with_the_filtered_pool(store):
+    c = watch_constraints(objective="mixed", revenue_weight=0.4, max_price=None)
+    pool = retrieve(store, c, unfiltered_pool=20)
+    top = max(x.price or 0 for x in pool)
+    for x in pool:
+        assert x.value == pytest.approx(0.6 + 0.4 * (x.price or 0) / top)
+
+
+def test_matches_only_name_what_the_product_meets(store):
+    c = watch_constraints(min_rating=4.0, include_brands=["titan", "Noise"],
+                          provenance={"categories": ["s:2"], "price": ["s:3"], "brand:titan": ["s:4"],
+                                      "min_rating": ["s:8"]})
+    got = {x.product_id: x.matches for x in retrieve(store, c, hard_filters=False)}
+    assert got["w1"] == {"brand Titan": ["s:4"], "category Wrist Watches": ["s:2"], "price in your range": ["s:3"],
+                         "rating of 4 or more": ["s:8"]}
+    assert got["w6"] == {"brand Noise": [], "price in your range": ["s:3"],  # a smart watch: no category match
+                         "rating of 4 or more": ["s:8"]}
+    assert "price in your range" not in got["w4"] and "rating of 4 or more" not in got["w7"]  # too dear; unrated
+
+
+def test_a_broad_pool_lets_the_optimiser_suggest_the_smallest_relaxation(store):
+    c = watch_constraints(k=5)
+    pool = retrieve(store, c, unfiltered_pool=20)
+    assert len({x.product_id for x in pool}) == len(pool) == len(PRODUCTS)  # merged once, no duplicates
+    selection = select(pool, c)
+    assert {x.product_id for x in selection.chosen} == IN_BAND_WRIST
+    relaxation = selection.report.relaxation
+    # -30% on the minimum price (Sonata, 350) beats adding a category (+50%) or a budget of 8,995 (+200%)
+    assert relaxation.changes == {"min_price": 350.0} and relaxation.conflicts == ["min_price"]
+    assert relaxation.message == "Only 4 products from ₹500 up match; lowering the minimum price to ₹350 gives 5."
+    assert relaxation.message in selection.unmet
+
+
+def test_reasons_from_retrieval_cite_the_screenshots(store):
+    c = watch_constraints(k=2, preferred_brands=["Titan"], min_rating=4.0)
+    recs = recommendations(select(retrieve(store, c), c), c)
+    titan = next(r for r in recs if r.product_id == "w1")
+    assert "matches the brand Titan you viewed (screenshots #4, #11)" in titan.reasons
+    assert "matches the category Wrist Watches you viewed (screenshots #2)" in titan.reasons
+    assert "₹1,450 is within your ₹500-₹3,000 band (screenshots #2, #3)" in titan.reasons
 
 
 def test_retrieved_candidates_feed_the_optimiser(store):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import time
 
 import pytest
 
-from tools.optimizer import select
+from tools import optimizer
+from tools.optimizer import OptimizerError, select
 from tools.schemas import Candidate, Constraints
 
 METHODS = ("dinkelbach", "milp")
@@ -153,7 +155,7 @@ def test_infeasible_constraints_are_reported_not_guessed(method):
     result = select(cands, c, method=method)
     assert result.report.status == "INFEASIBLE"
     assert result.chosen == [] and result.choice_probability == {}
-    assert any("brand cap" in reason for reason in result.unmet)
+    assert any("cannot all be shown with the brand cap" in reason for reason in result.unmet)
 
 
 def _identical_candidates() -> list[Candidate]:
@@ -175,12 +177,7 @@ def test_ties_give_the_same_output_every_time_whatever_the_input_order(method):
     assert first.choice_probability == third.choice_probability
 
 
-@pytest.mark.parametrize("method", [
-    "dinkelbach",
-    pytest.param("milp", marks=pytest.mark.xfail(strict=True, reason=(
-        "bug: the 1e-7 id tie-break in the MILP objective is below SCIP's tolerances on the continuous y "
-        "variables (feasibility 1e-6 x r_i v_i), so tied products are not chosen by id order"))),
-])
+@pytest.mark.parametrize("method", METHODS)
 def test_ties_are_broken_by_product_id(method):
     result = select(_identical_candidates(), Constraints(k=3, objective="revenue"), method=method)
     assert [x.product_id for x in result.chosen] == ["a10", "b02", "c03"]
@@ -243,3 +240,149 @@ def test_brand_cap_that_allows_fewer_than_k_shows_what_it_can_and_says_why():
     assert selection.report.status == "OPTIMAL"
     assert len(selection.chosen) == 4
     assert any("per brand allows only 4" in note for note in selection.unmet)
+
+
+# -- every hard constraint, every objective mode: both methods against brute force ----------------------------
+BRANDS = ["Titan", "Fastrack", "Sonata", "Casio"]
+COLOURS = ["Black", "silver", "Red", None]
+KINDS = ["Wrist Watches", "Smart Watches", "Clocks"]
+
+
+def shop(seed: int, mode: str, n: int = 12) -> list[Candidate]:
+    """A small catalog with every attribute a constraint can look at; r_i as tools.candidates sets it."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        price = float(rng.randrange(300, 3000, 50))
+        value = {"relevance": 1.0, "revenue": price, "mixed": 0.7 + 0.3 * price / 3000}[mode]
+        rows.append(Candidate(
+            product_id=f"s{i:02d}", title=f"Watch {i}", brand=rng.choice(BRANDS), price=price, currency="INR",
+            category_path=["Watches", rng.choice(KINDS)], rating=rng.choice([None, 3.0, 3.5, 4.0, 4.5]),
+            colour=rng.choice(COLOURS), similarity=0.5, utility=math.exp(rng.uniform(-1.0, 2.0)), value=value))
+    return rows
+
+
+def allowed(x: Candidate, c: Constraints) -> bool:
+    """The per-product hard constraints, restated here independently of tools.relaxation."""
+    low = [s.lower() for s in c.categories]
+    return ((c.min_price is None or (x.price is not None and x.price >= c.min_price))
+            and (c.max_price is None or (x.price is not None and x.price <= c.max_price))
+            and (not c.categories or any(p.lower() in low for p in x.category_path))
+            and (not c.include_brands or (x.brand or "").lower() in [b.lower() for b in c.include_brands])
+            and (x.brand or "").lower() not in [b.lower() for b in c.exclude_brands]
+            and (x.colour is None or x.colour.lower() not in [b.lower() for b in c.exclude_colours])
+            and (c.min_rating is None or (x.rating is not None and x.rating >= c.min_rating))
+            and x.product_id not in c.must_exclude)
+
+
+def brute_force_all(cands: list[Candidate], c: Constraints, v0: float = 1.0) -> tuple[float, list[set[str]]]:
+    """Best MNL value over every subset meeting every constraint (ranking: the largest size that exists)."""
+    pool = [x for x in cands if allowed(x, c)]
+    sizes = range(c.k, -1, -1) if c.selection == "ranking" else [None]
+    for size in sizes:
+        scored = [(mnl_revenue(list(s), v0), {x.product_id for x in s})
+                  for r in ([size] if size is not None else range(c.k + 1))
+                  for s in itertools.combinations(pool, r) if feasible(s, r if size is not None else c.k, c)]
+        if scored:
+            best = max(v for v, _ in scored)
+            return best, [ids for v, ids in scored if v >= best - 1e-6 * max(1.0, best)]
+    raise AssertionError("no feasible subset")
+
+
+CONSTRAINT_CASES = {
+    "price band": {"min_price": 800, "max_price": 2200},
+    "budget": {"max_price": 1500},
+    "category": {"categories": ["wrist watches", "CLOCKS"]},
+    "include brands": {"include_brands": ["titan", "Casio"]},
+    "exclude brands": {"exclude_brands": ["FASTRACK"]},
+    "exclude colours": {"exclude_colours": ["red"]},
+    "min rating": {"min_rating": 4.0},
+    "brand cap": {"max_per_brand": 1},
+    "must lists": {"must_include": ["s03", "s07"], "must_exclude": ["s00", "s01"]},
+    "everything": {"min_price": 400, "max_price": 2800, "categories": ["Watches"], "exclude_brands": ["Sonata"],
+                   "exclude_colours": ["RED"], "min_rating": 3.0, "max_per_brand": 2, "must_exclude": ["s05"]},
+    "everything, assortment": {"max_price": 2500, "exclude_colours": ["red"], "max_per_brand": 2,
+                               "min_rating": 3.5, "selection": "assortment"},
+}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("mode", ["relevance", "revenue", "mixed"])
+@pytest.mark.parametrize("case", list(CONSTRAINT_CASES))
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_constraint_and_objective_agree_with_brute_force(method, mode, case, seed):
+    cands = shop(seed, mode)
+    c = Constraints(k=3, objective=mode, **CONSTRAINT_CASES[case])
+    if c.must_include:  # make the must-include products admissible whatever the seed
+        cands = [x.model_copy(update={"brand": f"Own{x.product_id}"}) if x.product_id in c.must_include else x
+                 for x in cands]
+    best, near_best = brute_force_all(cands, c)
+
+    result = select(cands, c, method=method)
+
+    assert result.report.status == "OPTIMAL"
+    assert all(allowed(x, c) for x in result.chosen)
+    assert {x.product_id for x in result.chosen} in near_best
+    assert result.report.objective_value == pytest.approx(best, rel=1e-6)
+    assert set(c.must_include) <= {x.product_id for x in result.chosen}
+
+
+def test_a_time_limit_is_respected_and_reported():
+    rng = random.Random(3)
+    cands = [cand(f"p{i:03d}", math.exp(rng.uniform(-1, 2)), rng.uniform(100, 3000), brand=f"B{rng.randrange(8)}")
+             for i in range(80)]
+    c = Constraints(k=10, objective="revenue", max_per_brand=2)
+    started = time.perf_counter()
+    try:
+        result = select(cands, c, time_limit_s=0.05, method="milp")  # the MILP needs about 0.3 s here
+    except OptimizerError as error:  # nothing found in time
+        assert "time limit" in str(error)
+    else:
+        assert result.report.status == "FEASIBLE"
+        assert any("time limit" in note for note in result.unmet)
+        assert len(result.chosen) == 10
+    assert time.perf_counter() - started < 0.5
+
+
+# -- dominance pruning --------------------------------------------------------------------------------------
+def test_pruning_keeps_an_optimal_set_and_shrinks_the_model(monkeypatch):
+    rng = random.Random(5)
+    big = [cand(f"q{i:04d}", math.exp(rng.uniform(-1, 2)), round(rng.uniform(100, 3000), 0),
+                brand=f"B{rng.randrange(12)}") for i in range(600)]
+    big += [cand("q9998", 3.0, 1000.0, brand="B1"), cand("q9999", 3.0, 1000.0, brand="B1")]  # an exact tie
+    kept = []
+    real_prune = optimizer._prune
+    monkeypatch.setattr(optimizer, "_prune", lambda p, lo: kept.append(real_prune(p, lo)) or kept[-1])
+    for objective in ("relevance", "revenue", "mixed"):
+        for selection_mode, cap in (("ranking", 2), ("ranking", None), ("assortment", 2)):
+            c = Constraints(k=10, objective=objective, selection=selection_mode, max_per_brand=cap,
+                            must_include=["q0007"])
+            pruned = select(big, c)
+            monkeypatch.setattr(optimizer, "_prune", lambda p, lo: p.pool)
+            full = select(big, c)
+            monkeypatch.setattr(optimizer, "_prune", lambda p, lo: kept.append(real_prune(p, lo)) or kept[-1])
+            assert [x.product_id for x in pruned.chosen] == [x.product_id for x in full.chosen]
+            assert pruned.report.objective_value == full.report.objective_value
+            assert "q0007" in {x.product_id for x in kept[-1]}
+    assert max(len(k) for k in kept) < 200
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_ties_between_different_products_go_to_the_lower_id(method):
+    # R({z9}) = 1.5 * 2 / 3 = 1 = 2 * 1 / 2 = R({a1}): the same value from different products
+    cands = [cand("z9", 2.0, 1.5, brand="Z"), cand("a1", 1.0, 2.0, brand="A")]
+    result = select(cands, Constraints(k=1, objective="revenue"), method=method)
+    assert [x.product_id for x in result.chosen] == ["a1"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pruning_from_any_lower_bound_keeps_the_optimal_set(seed):
+    cands = sorted(random_instance(seed, 40, brands=5), key=lambda x: x.product_id)
+    c = Constraints(k=5, objective="revenue", max_per_brand=2 if seed % 2 else None)
+    best = select(cands, c, method="milp")
+    level = best.report.objective_value
+    problem = optimizer._Problem(pool=cands, k=5, ranking=True, must=frozenset(), cap=c.max_per_brand, v0=1.0)
+    for lo in (0.0, level / 2, level * 0.99, level):
+        kept = {x.product_id for x in optimizer._prune(problem, lo)}
+        assert {x.product_id for x in best.chosen} <= kept
+        assert len(kept) < len(cands)

@@ -1,31 +1,47 @@
 """Select and order K products under a multinomial-logit (MNL) choice model, exactly, with OR-Tools.
 
 The constrained MNL problem  max_S R(S) = sum_{i in S} r_i v_i / (v_0 + sum_{j in S} v_j)  is solved two ways
-(README, "Optimiser"):
+(README, "Utilities and the optimiser"), after every per-product hard constraint has been applied
+(tools/relaxation.py) and with K, the per-brand cap and the must-include list as constraints of the model:
 
 * ``dinkelbach`` (default): the revenue level lambda is raised until no feasible set beats it. Each step solves
-  the *linear* 0-1 program  max_S sum_{i in S} (r_i - lambda) v_i  under the same constraints with SCIP, and
-  sets lambda = R(S). It stops when the best value is <= lambda * v_0 (S is then optimal). This is the
-  parametric view behind the authors' binary search; it takes a handful of milliseconds.
+  the *linear* 0-1 program  F(lambda) = max_S sum_{i in S} (r_i - lambda) v_i - lambda v_0  with SCIP and sets
+  lambda = R(S); it stops when F(lambda) <= 0 (S is then optimal). The model is built once; steps only change
+  objective coefficients. A greedy pass gives a feasible starting set, hence a lower bound lo <= lambda*.
 * ``milp``: the Charnes-Cooper linearisation: binary x_i (shown), w0 = 1 / (v_0 + sum v_j x_j) (the no-choice
-  probability) and y_i = w0 x_i, so v_i y_i is product i's choice probability. Exact too, but the big-M rows
-  make SCIP slow past a few dozen candidates; kept as an independent check.
+  probability) and y_i = w0 x_i. Exact up to SCIP's tolerances, slow past a few dozen candidates; a check.
+
+Ties: among the sets within a relative 1e-9 of the optimum, the one with the largest sum of (n - rank of its
+product ids) is chosen: lower ids win. This is a second SCIP pass on the binary model with F(lambda*) >= -tol
+as a constraint and that integer objective, so no tie bonus has to survive solver tolerances.
+
+Dominance pruning (dinkelbach only, exact). With c_i(lambda) = (r_i - lambda) v_i, lambda* lies in [lo, hi],
+hi = max r_i. Say j dominates i when c_j >= c_i at both lo and hi (so on all of [lo, hi], c being linear in
+lambda) and either c_j(lo) > c_i(lo) or j's id is smaller. If i has at least m = min(K, cap) dominators of its
+own brand (m = K over all products when there is no cap), i is dropped before the model is built: an optimal
+set holding i leaves out one of those dominators (else it would hold m + 1 products of the brand, or K + 1),
+and swapping it in keeps every constraint, does not lower F(lambda*), and strictly lowers the id ranks unless
+it strictly raises F. So the chosen optimal set never holds i. Must-include products are never dropped.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ortools.linear_solver import pywraplp
 
-from tools.schemas import Candidate, Constraints, OptimizerReport
+from tools.relaxation import HardFilter, brand_key, must_include_conflict, reachable, relax
+from tools.schemas import Candidate, Constraints, OptimizerReport, Relaxation
 
 log = logging.getLogger(__name__)
 
-_TIE_BREAK = 1e-7  # objective bonus that decreases with product id order: a unique, deterministic optimum
+METHODS = ("dinkelbach", "milp")
+_TIE_TOLERANCE = 1e-9  # sets this close to the optimum (relative) count as tied
+_MAX_DINKELBACH_STEPS = 50
 
 
 class OptimizerError(RuntimeError):
@@ -47,58 +63,180 @@ _STATUS = {
     pywraplp.Solver.UNBOUNDED: "UNBOUNDED",
     pywraplp.Solver.NOT_SOLVED: "NOT_SOLVED",
 }
-_MAX_DINKELBACH_STEPS = 50
 
 
-def _new_solver(time_limit_s: float) -> pywraplp.Solver:
+@dataclass(frozen=True)
+class _Problem:
+    pool: list[Candidate]  # pass every per-product constraint; sorted by product id
+    k: int
+    ranking: bool  # exactly k shown (else at most k)
+    must: frozenset[str]
+    cap: int | None
+    v0: float
+
+    def tie_weight(self) -> dict[str, int]:
+        return {c.product_id: len(self.pool) - rank for rank, c in enumerate(self.pool)}
+
+
+def _new_solver(deadline: float) -> pywraplp.Solver:
     solver = pywraplp.Solver.CreateSolver("SCIP")
     if solver is None:
         raise OptimizerError("OR-Tools was built without SCIP; reinstall ortools")
-    solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
     solver.SetNumThreads(1)
+    _set_time_limit(solver, deadline)
     return solver
 
 
-def _add_set_constraints(solver: pywraplp.Solver, x: dict, pool: list[Candidate], k: int,
-                         constraints: Constraints) -> None:
+def _set_time_limit(solver: pywraplp.Solver, deadline: float) -> None:
+    solver.SetTimeLimit(max(1, int((deadline - time.perf_counter()) * 1000)))
+
+
+def _add_set_constraints(solver: pywraplp.Solver, x: dict, pool: list[Candidate], problem: _Problem) -> None:
     """Cardinality, must-include and the per-brand cap: the constraints on which products are shown."""
     count = sum(x.values())
-    solver.Add(count == k if constraints.selection == "ranking" else count <= k)
-    for product_id in constraints.must_include:
-        if product_id in x:
-            solver.Add(x[product_id] == 1)
-    if constraints.max_per_brand:
+    solver.Add(count == problem.k if problem.ranking else count <= problem.k)
+    for product_id in sorted(problem.must & set(x)):
+        solver.Add(x[product_id] == 1)
+    if problem.cap:
         by_brand: dict[str, list[str]] = defaultdict(list)
         for c in pool:
-            by_brand[(c.brand or f"(no brand) {c.product_id}").casefold()].append(c.product_id)
+            by_brand[brand_key(c)].append(c.product_id)
         for ids in by_brand.values():
-            if len(ids) > constraints.max_per_brand:
-                solver.Add(sum(x[i] for i in ids) <= constraints.max_per_brand)
+            if len(ids) > problem.cap:
+                solver.Add(sum(x[i] for i in ids) <= problem.cap)
 
 
 def _mnl_value(chosen: list[Candidate], v0: float) -> float:
     return sum(c.value * c.utility for c in chosen) / (v0 + sum(c.utility for c in chosen))
 
 
-def _dinkelbach(pool: list[Candidate], k: int, constraints: Constraints, v0: float,
-                deadline: float) -> tuple[str, list[Candidate]]:
-    level, best = 0.0, None
-    n = len(pool)
+class _Binary:
+    """The 0-1 model over x: built once, re-solved with new objective coefficients."""
+
+    def __init__(self, pool: list[Candidate], problem: _Problem, deadline: float):
+        self.pool, self.problem = pool, problem
+        self.solver = _new_solver(deadline)
+        self.x = {c.product_id: self.solver.BoolVar(f"x[{c.product_id}]") for c in pool}
+        _add_set_constraints(self.solver, self.x, pool, problem)
+        self.params = pywraplp.MPSolverParameters()
+        self.params.SetDoubleParam(pywraplp.MPSolverParameters.PRIMAL_TOLERANCE, 1e-9)
+
+    def solve(self, coefficients: list[float], deadline: float) -> tuple[int, list[Candidate]]:
+        objective = self.solver.Objective()
+        for c, coefficient in zip(self.pool, coefficients):
+            objective.SetCoefficient(self.x[c.product_id], coefficient)
+        objective.SetMaximization()
+        _set_time_limit(self.solver, deadline)
+        status = self.solver.Solve(self.params)
+        if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+            return status, []
+        return status, [c for c in self.pool if self.x[c.product_id].solution_value() > 0.5]
+
+    def tie_break(self, level: float, best: list[Candidate], deadline: float) -> list[Candidate]:
+        """Among the sets worth at least ``level`` (less the tie tolerance), the one with the lowest id ranks."""
+        v0 = self.problem.v0
+        gain = [(c.value - level) * c.utility for c in self.pool]
+        tolerance = _TIE_TOLERANCE * max(1.0, level * (v0 + sum(c.utility for c in best)))
+        scale = max([abs(g) for g in gain] + [level * v0, 1e-12])  # keep the row's numbers near 1
+        self.solver.Add(sum(g / scale * self.x[c.product_id] for c, g in zip(self.pool, gain))
+                        >= (level * v0 - tolerance) / scale)
+        weight = self.problem.tie_weight()
+        status, chosen = self.solve([float(weight[c.product_id]) for c in self.pool], deadline)
+        # The solver's feasibility tolerance could let a worse set through; keep the first answer then.
+        if status != pywraplp.Solver.OPTIMAL or _mnl_value(chosen, v0) < level - 10 * _TIE_TOLERANCE * max(1, level):
+            return best
+        return chosen
+
+
+def _greedy(problem: _Problem, level: float) -> list[Candidate]:
+    """A feasible set, good for the linear objective sum (r_i - level) v_i: must-include products, then the
+    best gains the brand cap allows. Only a starting point and a lower bound; SCIP decides."""
+    def gain(c: Candidate) -> float:
+        return (c.value - level) * c.utility
+
+    chosen = [c for c in problem.pool if c.product_id in problem.must]
+    per_brand = Counter(brand_key(c) for c in chosen)
+    for c in sorted(problem.pool, key=lambda c: (-gain(c), c.product_id)):
+        if len(chosen) >= problem.k or (not problem.ranking and gain(c) <= 0):
+            break
+        if c.product_id in problem.must or (problem.cap and per_brand[brand_key(c)] >= problem.cap):
+            continue
+        chosen.append(c)
+        per_brand[brand_key(c)] += 1
+    return chosen
+
+
+def _start(problem: _Problem) -> tuple[list[Candidate], float]:
+    best = _greedy(problem, 0.0)
+    level = _mnl_value(best, problem.v0)
+    for _ in range(8):
+        trial = _greedy(problem, level)
+        value = _mnl_value(trial, problem.v0)
+        if value <= level:
+            break
+        best, level = trial, value
+    return best, level
+
+
+def _prune(problem: _Problem, lo: float) -> list[Candidate]:
+    """Drop products with m dominators in their group (module docstring); exact."""
+    hi = max(c.value for c in problem.pool)
+    m = min(problem.k, problem.cap) if problem.cap else problem.k
+    groups: dict[str, list[Candidate]] = defaultdict(list)
+    for c in problem.pool:
+        groups[brand_key(c) if problem.cap else ""].append(c)
+    keep = []
+    for members in groups.values():
+        tops: list[float] = []  # the m largest c(hi) among products before this one in (-c(lo), id) order
+        for c in sorted(members, key=lambda c: (-(c.value - lo) * c.utility, c.product_id)):
+            at_hi = (c.value - hi) * c.utility
+            if len(tops) < m or tops[0] < at_hi or c.product_id in problem.must:
+                keep.append(c)
+            if len(tops) < m:
+                heapq.heappush(tops, at_hi)
+            elif at_hi > tops[0]:
+                heapq.heapreplace(tops, at_hi)
+    return sorted(keep, key=lambda c: c.product_id)
+
+
+def _dinkelbach(problem: _Problem, deadline: float) -> tuple[str, list[Candidate], int]:
+    best, level = _start(problem)
+    pool = _prune(problem, level)
+    model = _Binary(pool, problem, deadline)
+    v0 = problem.v0
     for _ in range(_MAX_DINKELBACH_STEPS):
-        solver = _new_solver(max(0.001, deadline - time.perf_counter()))
-        x = {c.product_id: solver.BoolVar(f"x[{c.product_id}]") for c in pool}
-        _add_set_constraints(solver, x, pool, k, constraints)
-        solver.Maximize(sum(((c.value - level) * c.utility + _TIE_BREAK * (n - idx) / n) * x[c.product_id]
-                            for idx, c in enumerate(pool)))
-        status = solver.Solve()
+        status, chosen = model.solve([(c.value - level) * c.utility for c in pool], deadline)
         if status != pywraplp.Solver.OPTIMAL:
-            return _STATUS.get(status, f"STATUS_{status}"), best or []
-        chosen = [c for c in pool if x[c.product_id].solution_value() > 0.5]
+            return "FEASIBLE", best, len(pool)  # out of time: the best set so far, not proven optimal
         gain = sum((c.value - level) * c.utility for c in chosen) - level * v0
-        if best is not None and gain <= 1e-9 * max(1.0, abs(level)):
-            return "OPTIMAL", best
+        if gain <= _TIE_TOLERANCE * max(1.0, level * (v0 + sum(c.utility for c in chosen))):
+            return "OPTIMAL", model.tie_break(level, best, deadline), len(pool)
         best, level = chosen, _mnl_value(chosen, v0)
-    return "FEASIBLE", best or []  # not converged within the step bound: the best set found so far
+    return "FEASIBLE", best, len(pool)  # not converged within the step bound
+
+
+def _milp(problem: _Problem, deadline: float) -> tuple[str, list[Candidate], int]:
+    pool, v0 = problem.pool, problem.v0
+    solver = _new_solver(deadline)
+    x = {c.product_id: solver.BoolVar(f"x[{c.product_id}]") for c in pool}
+    y = {c.product_id: solver.NumVar(0.0, 1.0 / v0, f"y[{c.product_id}]") for c in pool}
+    w0 = solver.NumVar(0.0, 1.0 / v0, "w0")
+    solver.Add(v0 * w0 + sum(c.utility * y[c.product_id] for c in pool) == 1.0)
+    for c in pool:
+        i = c.product_id
+        solver.Add(y[i] <= w0)
+        solver.Add(y[i] <= x[i] * (1.0 / v0))
+        solver.Add(y[i] >= w0 - (1 - x[i]) * (1.0 / v0))
+    _add_set_constraints(solver, x, pool, problem)
+    solver.Maximize(sum(c.value * c.utility * y[c.product_id] for c in pool))
+    status = solver.Solve()
+    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        raise OptimizerError(f"solver stopped with status {_STATUS.get(status, status)}; "
+                             "raise the time limit or use method='dinkelbach'")
+    chosen = [c for c in pool if x[c.product_id].solution_value() > 0.5]
+    if status == pywraplp.Solver.OPTIMAL:
+        chosen = _Binary(pool, problem, deadline).tie_break(_mnl_value(chosen, v0), chosen, deadline)
+    return _STATUS[status], chosen, len(pool)
 
 
 def select(
@@ -108,84 +246,73 @@ def select(
     time_limit_s: float = 5.0,
     method: str = "dinkelbach",
 ) -> Selection:
-    """Choose K candidates maximising the MNL objective under the constraints' K, brand cap and id lists."""
-    started = time.perf_counter()
-    mode = f"{constraints.selection}/{constraints.objective}"
-    pool = sorted(
-        (c for c in candidates if c.product_id not in set(constraints.must_exclude)), key=lambda c: c.product_id
-    )
-    unmet: list[str] = []
-    missing = sorted(set(constraints.must_include) - {c.product_id for c in pool})
-    if missing:
-        unmet.append(f"must-include product(s) not among the candidates: {', '.join(missing)}")
-    k = min(constraints.k, len(pool))
-    if k < constraints.k:
-        unmet.append(f"only {len(pool)} candidate(s) passed the filters, fewer than k={constraints.k}")
-    if constraints.max_per_brand and constraints.selection == "ranking":
-        # The brand cap bounds how many products can be shown at all; ask for no more than that.
-        per_brand = defaultdict(int)
-        for c in pool:
-            per_brand[(c.brand or f"(no brand) {c.product_id}").casefold()] += 1
-        reachable = sum(min(n, constraints.max_per_brand) for n in per_brand.values())
-        if reachable < k:
-            unmet.append(f"at most {constraints.max_per_brand} per brand allows only {reachable} of the "
-                         f"{k} products ({len(per_brand)} brand(s) among the candidates)")
-            k = reachable
-    if not pool:
-        report = OptimizerReport(
-            status="NO_CANDIDATES", objective_value=0.0, solve_seconds=0.0, mode=mode, candidates=0,
-            no_choice_weight=1.0,
-        )
-        return Selection([], {}, report, unmet)
+    """Choose K candidates maximising the MNL objective under every hard constraint of ``constraints``.
 
-    v0 = no_choice_utility
-    n = len(pool)
-    if method == "dinkelbach":
-        status_name, chosen = _dinkelbach(pool, k, constraints, v0, started + time_limit_s)
-        return _finish(chosen, status_name, v0, started, mode + "/dinkelbach", n, unmet)
-    if method != "milp":
+    Candidates that break a per-product constraint are left out. When fewer than K can be shown, the list is
+    shorter; when the must-include list cannot hold, it is empty with status INFEASIBLE. Either way
+    ``report.relaxation`` names the conflicting constraints and the smallest change that yields K, and
+    ``unmet`` says why in words."""
+    if method not in METHODS:
         raise ValueError(f"unknown optimiser method {method!r}; use 'dinkelbach' or 'milp'")
-    solver = _new_solver(time_limit_s)
-    x = {c.product_id: solver.BoolVar(f"x[{c.product_id}]") for c in pool}
-    y = {c.product_id: solver.NumVar(0.0, 1.0 / v0, f"y[{c.product_id}]") for c in pool}
-    w0 = solver.NumVar(0.0, 1.0 / v0, "w0")
+    started = time.perf_counter()
+    deadline = started + time_limit_s
+    mode = f"{constraints.selection}/{constraints.objective}/{method}"
+    unique: dict[str, Candidate] = {}
+    for c in candidates:
+        unique.setdefault(c.product_id, c)  # first copy wins when pools are merged
+    check = HardFilter(constraints)
+    pool = sorted((c for c in unique.values() if check.ok(c)), key=lambda c: c.product_id)
+    unmet: list[str] = []
+    absent = [i for i in dict.fromkeys(constraints.must_include) if i not in unique]
+    if absent:
+        unmet.append(f"must-include product(s) not among the candidates: {', '.join(absent)}")
+    blocked = must_include_conflict(list(unique.values()), constraints)
+    reach = max(0, reachable(pool, constraints.model_copy(update={"must_include": []})))
+    ranking = constraints.selection == "ranking"
+    if len(pool) < constraints.k:
+        unmet.append(f"only {len(pool)} candidate(s) passed the filters, fewer than k={constraints.k}")
+    elif reach < constraints.k and ranking:  # an assortment may be shorter than k by design
+        brands = len({brand_key(c) for c in pool})
+        unmet.append(f"at most {constraints.max_per_brand} per brand allows only {reach} of the {constraints.k} "
+                     f"products ({brands} brand(s) among the candidates)")
+    relaxation = None
+    if blocked or len(pool) < constraints.k or (reach < constraints.k and ranking):
+        relaxation = relax(list(unique.values()), constraints)
+        unmet.append(relaxation.message)
+    if blocked:
+        return _empty("INFEASIBLE", started, mode, len(pool), unmet, relaxation)
+    if not pool:
+        return _empty("NO_CANDIDATES", started, mode, 0, unmet, relaxation)
+    problem = _Problem(pool=pool, k=min(constraints.k, reach) if ranking else constraints.k, ranking=ranking,
+                       must=frozenset(constraints.must_include) & set(unique), cap=constraints.max_per_brand,
+                       v0=no_choice_utility)
+    solve = _dinkelbach if method == "dinkelbach" else _milp
+    status, chosen, modelled = solve(problem, deadline)
+    if not chosen:  # only an assortment can be empty: every product would lower the expected value
+        unmet.append("no product raises the expected value above showing nothing")
+    if status != "OPTIMAL":
+        unmet.append(f"the solver stopped at its {time_limit_s:g} s time limit: the list is the best found, "
+                     "not proven optimal")
+    log.debug("optimiser: %s, %d of %d candidates passed, %d modelled", status, len(pool), len(unique), modelled)
+    return _finish(chosen, status, no_choice_utility, started, mode, len(pool), unmet, relaxation)
 
-    solver.Add(v0 * w0 + sum(c.utility * y[c.product_id] for c in pool) == 1.0)
-    for c in pool:
-        i = c.product_id
-        solver.Add(y[i] <= w0)
-        solver.Add(y[i] <= x[i] * (1.0 / v0))
-        solver.Add(y[i] >= w0 - (1 - x[i]) * (1.0 / v0))
-    _add_set_constraints(solver, x, pool, k, constraints)
-    objective = sum(c.value * c.utility * y[c.product_id] for c in pool)
-    objective += sum(_TIE_BREAK * (n - idx) / n * x[c.product_id] for idx, c in enumerate(pool))
-    solver.Maximize(objective)
-    status = solver.Solve()
-    status_name = _STATUS.get(status, f"STATUS_{status}")
-    if status == pywraplp.Solver.NOT_SOLVED:
-        raise OptimizerError(f"solver stopped with status {status_name} after {time.perf_counter() - started:.2f}s")
-    chosen = [c for c in pool if status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE)
-              and x[c.product_id].solution_value() > 0.5]
-    return _finish(chosen, status_name, v0, started, mode + "/milp", n, unmet)
+
+def _empty(status: str, started: float, mode: str, n: int, unmet: list[str],
+           relaxation: Relaxation | None) -> Selection:
+    report = OptimizerReport(status=status, objective_value=0.0, solve_seconds=time.perf_counter() - started,
+                             mode=mode, candidates=n, no_choice_weight=1.0, relaxation=relaxation)
+    return Selection([], {}, report, unmet)
 
 
-def _finish(chosen: list[Candidate], status_name: str, v0: float, started: float, mode: str, n: int,
-            unmet: list[str]) -> Selection:
+def _finish(chosen: list[Candidate], status: str, v0: float, started: float, mode: str, n: int,
+            unmet: list[str], relaxation: Relaxation | None) -> Selection:
     """Order the chosen set and report; choice probabilities follow from the MNL model in closed form."""
-    elapsed = time.perf_counter() - started
-    if status_name == "INFEASIBLE" or not chosen:
-        if status_name == "INFEASIBLE":
-            unmet.append("the brand cap and must-include list cannot all hold with k products")
-        report = OptimizerReport(status=status_name, objective_value=0.0, solve_seconds=elapsed, mode=mode,
-                                 candidates=n, no_choice_weight=1.0)
-        return Selection([], {}, report, unmet)
     denominator = v0 + sum(c.utility for c in chosen)
     probability = {c.product_id: c.utility / denominator for c in chosen}
     # Order the shown products by their expected contribution r_i * P(i | S), ties by product id.
     chosen = sorted(chosen, key=lambda c: (-round(c.value * probability[c.product_id], 12), c.product_id))
     report = OptimizerReport(
-        status=status_name, objective_value=_mnl_value(chosen, v0), solve_seconds=elapsed, mode=mode,
-        candidates=n, no_choice_weight=v0 / denominator,
+        status=status, objective_value=_mnl_value(chosen, v0), solve_seconds=time.perf_counter() - started,
+        mode=mode, candidates=n, no_choice_weight=v0 / denominator, relaxation=relaxation,
     )
-    log.debug("optimiser: %s, %d of %d chosen in %.3fs", status_name, len(chosen), n, elapsed)
     return Selection(chosen, probability, report, unmet)
