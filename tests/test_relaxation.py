@@ -80,6 +80,13 @@ CASES = [
      "Only 2 products rated 4.2 or more match; accepting unrated products gives 8."),
     (dict(k=5, include_brands=["Titan"]), 3, ["include_brands"], {"include_brands": ["Titan", "Fastrack", "Maxima"]},
      "Only 3 products from Titan match; adding Fastrack, Maxima gives 5."),
+    # more than three brands would be needed: "any brand" rather than a long list; none fits: "No product"
+    (dict(k=7, include_brands=["Noise"]), 1, ["include_brands"], {"include_brands": None},
+     "Only 1 product from Noise matches; allowing any brand gives 8."),
+    # (a +100% budget costs more than two brands, 2/3: the two under the budget are added)
+    (dict(k=2, include_brands=["Noise"], max_price=1000), 0, ["include_brands"],
+     {"include_brands": ["Noise", "Maxima", "Sonata"]},
+     "No product from Noise matches; adding Maxima, Sonata gives 2."),
     (dict(k=3, categories=["Smart Watches"]), 1, ["categories"],
      {"categories": ["Smart Watches", "Wrist Watches"]},
      "Only 1 product in Smart Watches matches; adding Wrist Watches gives 8."),

@@ -10,7 +10,8 @@ must-include list cannot hold, each relaxable constraint gets a ladder of steps,
   remove the values that exclude (or block) the most products first.
 
 A step's cost is its relative change: |new - old| / old; values removed / values listed; adding i values to a
-list of n costs i / (n + i); dropping a list costs 1. The cheapest single-constraint step that yields K wins;
+list of n costs i / (n + i) (at most MAX_ADDED values are added, else the list is dropped); dropping a list
+costs 1. The cheapest single-constraint step that yields K wins;
 then the cheapest pair; then every constraint relaxed and tightened back one by one. If even that gives
 N < K, ``k`` is lowered to N. Each check is exact: it counts the products a feasible list could hold.
 List ladders are ordered greedily (most products first), so a list change is the smallest along that order.
@@ -28,6 +29,7 @@ from tools.schemas import Candidate, Constraints, Relaxation
 PRODUCT_CONSTRAINTS = ("categories", "min_price", "max_price", "include_brands", "exclude_brands", "min_rating",
                        "must_exclude", "exclude_colours")
 ORDER = PRODUCT_CONSTRAINTS + ("max_per_brand", "must_include", "k")
+MAX_ADDED = 3  # a suggestion names at most this many brands or categories to add
 _LISTS = {"categories", "include_brands", "exclude_brands", "must_exclude", "exclude_colours", "must_include"}
 
 
@@ -146,8 +148,9 @@ class _Search:
                     if x.product_id in must:
                         needed.add(value.casefold())
             added = [shown[k] for k in sorted(keys, key=lambda k: (k not in needed, -keys[k], k))]
-            # adding i values to a list of n costs i / (n + i), below dropping the list (1)
-            return [_Step(old + added[:i], i / (len(old) + i)) for i in range(1, len(added) + 1)] \
+            # adding i values to a list of n costs i / (n + i), below dropping the list (1); past MAX_ADDED values
+            # "any brand" (or category) is the simpler suggestion
+            return [_Step(old + added[:i], i / (len(old) + i)) for i in range(1, min(len(added), MAX_ADDED) + 1)] \
                 + [_Step(None, 1.0)]
         if name == "must_include":
             return self._must_steps()
@@ -271,8 +274,9 @@ def relax(candidates: list[Candidate], c: Constraints) -> Relaxation:
     elif target < c.k:
         lead = f"Even with every constraint relaxed only {target} of the candidates fit, fewer than k={c.k}"
     else:
-        lead = f"Only {_count(max(now, 0), 'product')}{_qualifier(changes, c, search.currency)} " \
-               + ("matches" if now == 1 else "match")
+        qualifier = _qualifier(changes, c, search.currency)
+        lead = f"No product{qualifier} matches" if now <= 0 else \
+            f"Only {_count(now, 'product')}{qualifier} " + ("matches" if now == 1 else "match")
     return Relaxation(feasible=len(search.base), conflicts=[n for n in ORDER if n in conflicts], changes=changes,
                       message=f"{lead}; {text} gives {after}.")
 
