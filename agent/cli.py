@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from importlib.metadata import entry_points
 
 from agent import cli_capture, cli_catalog, cli_chat, cli_run, cli_sessions
 from agent.cli_common import EXIT_ERROR, EXIT_USAGE, UsageError
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMAND_MODULES:
         module.register(sub)
+    # Commands of packages that build on agent/ (evals) are found by entry point, never imported from here.
+    for entry in entry_points(group="interarec.commands"):
+        entry.load()(sub)
     return parser
 
 

@@ -12,14 +12,13 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agent.wiring import Runtime
-from tools.browser import BrowserGone, ShopperBrowser
 from tools.candidates import retrieve
+from tools.capture_session import browse_session
 from tools.constraints import constraints_from_summary
 from tools.explain import recommendations
 from tools.optimizer import select
 from tools.personas import Persona
 from tools.schemas import BehaviorSummary, Constraints, Frame, SeenProduct
-from tools.shopper import run_persona
 
 SEEN_TITLE_SIMILARITY = 0.9  # a catalog title this close to a title read off a screen is "already viewed"
 
@@ -75,14 +74,8 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
     def browse(state: RunState) -> RunState:
         started = time.perf_counter()
         listener.stage_started("browse", f"{persona.name} at {shop_url}")
-        try:
-            with ShopperBrowser(runtime.browser_config, runtime.frames, state["session_id"]) as browser:
-                run = run_persona(browser, shop_url, persona, on_frame=listener.frame_captured,
-                                  pace_s=settings.pace_s)
-        except BrowserGone as exc:
-            runtime.frames.end_session(state["session_id"], "interrupted", str(exc).splitlines()[0])
-            raise
-        runtime.frames.end_session(state["session_id"], "complete")
+        run = browse_session(runtime.browser_config, runtime.frames, state["session_id"], shop_url, persona,
+                             pace_s=settings.pace_s, on_frame=listener.frame_captured)
         failed = f", {len(run.failed_steps)} step(s) failed" if run.failed_steps else ""
         listener.stage_finished("browse", f"{len(run.frames)} screenshots{failed}")
         return {"frame_ids": [f.frame_id for f in run.frames], "failed_steps": run.failed_steps,

@@ -138,8 +138,11 @@ def start_demo_shop(port: int = 0) -> DemoShop:
     return DemoShop(load_products(DEMO_PRODUCTS), DEMO_IMAGES, port=port).start()
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    products = load_products(DEMO_PRODUCTS)
+def build_runtime(settings: Settings, products: list[Product] | None = None, images: Path | None = None) -> Runtime:
+    """Everything a run needs. ``products`` replaces the demo catalog (its shop and store; an eval's dataset):
+    give it its own ``catalog_dir``, since the store is shared by everything that opens it."""
+    images = images or DEMO_IMAGES  # a catalog without photos never asks the shop for one
+    products = products if products is not None else load_products(DEMO_PRODUCTS)
     store = open_store(settings)
     ensure_demo_catalog(store, products)
     brands = sorted({p.brand for p in products if p.brand})
@@ -156,7 +159,7 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     return Runtime(
         settings=settings, store=store, frames=open_frames(settings), summariser=summariser,
-        browser_config=config, shop_products=products, shop_images=DEMO_IMAGES, backends=backends,
+        browser_config=config, shop_products=products, shop_images=images, backends=backends,
     )
 
 

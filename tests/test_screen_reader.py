@@ -541,3 +541,21 @@ def test_a_rupee_sign_read_as_tian_is_still_a_price():
     from tools.parsing import bare_amount, card_price
 
     assert bare_amount("天8,999") == 8999 and card_price("天8,999") == 8999
+
+
+# A product page with no price (the shop shows "Currently unavailable" in its place) and a title full of
+# numbers, as the Amazon session eval's pages are.
+UNPRICED_PAGE = SHOP_HEADER + [
+    L("Home  Watches  Wrist Watches", 14, 124, 273, 148),
+    L("Maxima 2 Bay 5.25 Analog Watch 830 Series", 534, 181, 1236, 216),
+    L("Currently unavailable", 532, 343, 760, 378),
+]
+
+
+def test_a_product_page_without_a_price_is_still_read_and_no_number_is_taken_for_its_price():
+    r = reader().parse_lines("s:5", UNPRICED_PAGE)
+    assert r.kind == "product"
+    assert r.title == "Maxima 2 Bay 5.25 Analog Watch 830 Series"
+    assert r.category_path == ["Watches", "Wrist Watches"]
+    assert r.brand == "Maxima"
+    assert r.price is None and r.list_price is None

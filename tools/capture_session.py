@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
 from tools.browser import BrowserConfig, BrowserGone, CaptureStats, ShopperBrowser
 from tools.frames import FrameStore
 from tools.personas import Persona
-from tools.shopper import run_persona
+from tools.schemas import Frame
+from tools.shopper import ScriptRun, run_persona
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +72,17 @@ def capture_script(
     finally:
         frames.end_session(session_id, status, note)
     return report(frames, session_id, source, browser.stats, started, status, note, failed)
+
+
+def browse_session(config: BrowserConfig, frames: FrameStore, session_id: str, shop_url: str, persona: Persona,
+                   pace_s: float = 0.5, on_frame: Callable[[Frame], None] | None = None) -> ScriptRun:
+    """Play ``persona`` once into an open session and end it: complete, or interrupted (then re-raised) when the
+    browser dies; every frame already captured is kept either way."""
+    try:
+        with ShopperBrowser(config, frames, session_id) as browser:
+            run = run_persona(browser, shop_url, persona, on_frame=on_frame, pace_s=pace_s)
+    except BrowserGone as exc:
+        frames.end_session(session_id, "interrupted", str(exc).splitlines()[0])
+        raise
+    frames.end_session(session_id, "complete")
+    return run

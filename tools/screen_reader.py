@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 BACKEND_NAME = "offline-screen-reader (RapidOCR + rule-based parsing; not an MLLM)"
 _QUERY = re.compile(r"results?\s+for\s*[\"“'‘]?(.+?)[\"”'’]?\s*$", re.IGNORECASE)
+# Where a product page shows no price, a notice like this sits in the price's place.
+_UNAVAILABLE = re.compile(r"currently unavailable|out of stock|sold out|price not available", re.IGNORECASE)
 _MAIN_PRICE_MIN_HEIGHT = 30  # px: a product page's price box is 34-38 px; a card price's 25-27 px
 _SPEC_COLUMN_GAP = 40
 _CATEGORY_MATCH = 0.45  # cosine similarity of title and category name needed to name a category
@@ -187,6 +189,10 @@ class OfflineScreenReader:
         main = max(marked or amounts, key=lambda item: (item[0].height, -item[0].y0), default=None)
         if crumb_line is None:
             main, crumb_line = _product_without_breadcrumb(lines)
+        elif not marked:  # no price shown: a notice in its place anchors the title; bare numbers are not prices
+            notice = next((line for line in lines if line.y0 >= crumb_line.y1 and _UNAVAILABLE.search(line.text)),
+                          None)
+            main = (notice, None) if notice is not None else main
         if crumb_line is not None and main is not None:
             self._read_product(reading, lines, main, crumb_line)
             if not reading.category_path and reading.title:
@@ -201,13 +207,13 @@ class OfflineScreenReader:
         return reading
 
     def _read_product(
-        self, reading: FrameReading, lines: list[OcrLine], main: tuple[OcrLine, parsing.Price], crumb: OcrLine
+        self, reading: FrameReading, lines: list[OcrLine], main: tuple[OcrLine, parsing.Price | None], crumb: OcrLine
     ) -> None:
         reading.kind = "product"
         price_line, reading.price = main
         # The struck list price follows the selling price on the same row, often without its currency sign.
         same_row = [line for line in lines if abs(line.y_center - price_line.y_center) < price_line.height]
-        for line in same_row:
+        for line in same_row if reading.price is not None else []:
             others = parsing.find_prices(line.text)
             candidates = [p.amount for p in others if p.amount > reading.price.amount]
             leading = parsing.leading_amount(line.text) if line is not price_line else None
@@ -236,12 +242,7 @@ class OfflineScreenReader:
                 counts = [parsing.find_rating_count(other.text) for other in [line, *row]]
                 reading.rating_count = next((c for c in counts if c is not None), None)
         if reading.brand is None and reading.title:
-            first_words = reading.title.split()
-            for n in (3, 2, 1):
-                brand = self._brands.get(" ".join(first_words[:n]).casefold())
-                if brand:
-                    reading.brand = brand
-                    break
+            reading.brand = self._brand_of(reading.title)
         if not reading.colours and reading.title:
             reading.colours = parsing.find_colours(reading.title)
         reading.specifications = _specification_rows(lines, below=price_line.y1)
@@ -250,6 +251,21 @@ class OfflineScreenReader:
         for name, value in reading.specifications.items():
             if "colo" in name.casefold() and not reading.colours:
                 reading.colours = parsing.find_colours(value)
+
+    def _brand_of(self, title: str) -> str | None:
+        """A catalog brand the title starts with (three words, then two, then one)."""
+        first_words = title.split()
+        for n in (3, 2, 1):
+            brand = self._brands.get(" ".join(first_words[:n]).casefold())
+            if brand:
+                return brand
+        return None
+
+    def read_title(self, frame_id: str, title: str) -> FrameReading:
+        """A product known only by its title (a weblog line, not a screen): the same brand, category and colour
+        rules as a product page, so text-only and screenshot summaries differ only in what they were given."""
+        return FrameReading(frame_id=frame_id, kind="product", title=title, brand=self._brand_of(title),
+                            category_path=self._classify(title), colours=parsing.find_colours(title))
 
     # -- a session ---------------------------------------------------------------------------------------
     def summarise(self, frames: list[Frame], previous: BehaviorSummary | None = None) -> BehaviorSummary:

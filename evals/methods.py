@@ -1,0 +1,94 @@
+"""InteraRec and its text-only counterpart as eval methods, on the product's own code path.
+
+Each case is browsed once in Chromium (``capture``); the methods then read those frames (or the weblog titles,
+or both), build the summary, turn it into constraints by the product's rules and let the optimiser rank K
+products. Ablations reuse the same frames: the first fraction of the unique screenshots (data volume), and the
+input modality (screens, text, both).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from agent.wiring import Runtime
+from evals.cases import EvalCase
+from tools.candidates import retrieve
+from tools.capture_session import browse_session
+from tools.constraints import constraints_from_summary
+from tools.optimizer import select
+from tools.schemas import BehaviorSummary, Frame
+from tools.screen_reader import OfflineScreenReader, summarise_readings
+
+TEXT_ONLY_NAME = "text-only: weblog titles through the offline reader's rules (no screenshots)"
+
+
+@dataclass
+class Capture:
+    session_id: str
+    frames: list[Frame]  # the unique screenshots, in order
+    seconds: float
+
+
+@dataclass
+class Details:
+    """What a method saw and spent on its last case (for the attribute scores and latency)."""
+
+    summary: BehaviorSummary | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    frames_used: int = 0
+
+
+def capture(runtime: Runtime, case: EvalCase, shop_url: str) -> Capture:
+    """Browse the case's session on the shop once; every screenshot-based method reads these frames."""
+    started = time.perf_counter()
+    session_id = runtime.frames.new_session(source=f"eval:{case.case_id}")
+    browse_session(runtime.browser_config, runtime.frames, session_id, shop_url, case.persona,
+                   pace_s=runtime.settings.pace_s)
+    frames = [f for f in runtime.frames.frames(session_id) if f.duplicate_of is None]
+    return Capture(session_id, frames, round(time.perf_counter() - started, 3))
+
+
+class InteraRecMethod:
+    """Summary (screens, text or both) -> constraints -> Chroma candidates -> OR-Tools ranking of K."""
+
+    def __init__(self, runtime: Runtime, captures: dict[str, Capture], modality: str = "screens",
+                 frame_fraction: float = 1.0, name: str | None = None) -> None:
+        if modality not in ("screens", "text", "both"):
+            raise ValueError(f"unknown modality {modality!r}")
+        self.runtime, self.captures = runtime, captures
+        self.modality, self.frame_fraction = modality, frame_fraction
+        self.name = name or ("interarec" if modality == "screens" else f"interarec-{modality}")
+        self.last = Details()
+
+    def fit(self, train_sessions: list[list[str]]) -> None:
+        """Nothing to learn: InteraRec reads the current session only."""
+
+    def _summary(self, case: EvalCase) -> tuple[BehaviorSummary, int]:
+        reader = self.runtime.summariser
+        if not isinstance(reader, OfflineScreenReader) and self.modality != "screens":
+            raise ValueError("the text and both modalities need the offline reader's title rules")
+        frames: list[Frame] = []
+        if self.modality in ("screens", "both"):
+            unique = self.captures[case.case_id].frames
+            frames = unique[:max(1, round(len(unique) * self.frame_fraction))] if unique else []
+        if self.modality == "screens":
+            return reader.summarise(frames), len(frames)
+        readings = [reader.read_frame(f) for f in frames]
+        readings += [reader.read_title(f"log:{i}", title) for i, title in enumerate(case.viewed_titles, start=1)]
+        label = TEXT_ONLY_NAME if self.modality == "text" else f"{reader.name} + weblog titles"
+        return summarise_readings(readings, label), len(frames)
+
+    def recommend(self, case: EvalCase, k: int) -> list[str]:
+        started = time.perf_counter()
+        summary, used = self._summary(case)
+        summarised = time.perf_counter()
+        settings = self.runtime.settings
+        constraints = constraints_from_summary(summary, k=k, price_tolerance=settings.price_tolerance)
+        candidates = retrieve(self.runtime.store, constraints, exclude_ids=list(case.viewed_ids))
+        retrieved = time.perf_counter()
+        selection = select(candidates, constraints, time_limit_s=settings.solver_time_limit_s)
+        done = time.perf_counter()
+        self.last = Details(summary, {"summarise": summarised - started, "retrieve": retrieved - summarised,
+                                      "optimise": done - retrieved}, used)
+        return [c.product_id for c in selection.chosen]
