@@ -38,7 +38,8 @@ def markdown(doc: dict[str, Any]) -> str:
     revision = doc["revision"]
     lines = [f"# Eval suite `{doc['suite']}`", "",
              f"Revision {revision['commit'][:12]}{' (uncommitted changes)' if revision['dirty'] else ''}, "
-             f"{doc['seconds']:.0f} s. Summariser: {', '.join(sorted(set(doc['backends'].values())))}.", "",
+             f"{doc['seconds']:.0f} s.", "", "Backends: " + "; ".join(f"{k}: {v}" for k, v in doc["backends"].items())
+             + ".", "",
              "## Ranking (mean [95% bootstrap interval])", "", *main_table(doc), ""]
     lines += ["## More metrics", ""]
     rows = [[dataset, method, *(_cell(v.get(m)) for m in DETAIL)]

@@ -26,6 +26,7 @@ from evals.metrics import attribute_scores, hit_rate, intra_list_diversity, mrr,
 
 log = logging.getLogger(__name__)
 KS = (5, 10, 20)
+SYNTHETIC_LOG = 400  # other synthetic shoppers whose views are the click log of the synthetic dataset
 EVAL_PACE_S = 0.2  # seconds a shopper lingers after each step in evals
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +49,7 @@ SUITES = {
         "synthetic/interarec/hr@10": 0.5, "synthetic/interarec/attribute_f1": 0.5,
         "synthetic/interarec/violation_rate@10": -0.2, "trajectories/all/unordered_match": 1.0,
         "trajectories/all/constraints_held": 1.0}),
-    "full": Suite("full", synthetic=50, amazon={"electronic": 40, "clothing": 40, "food": 40}, ablations=True,
+    "full": Suite("full", synthetic=50, amazon={"electronic": 30, "clothing": 30, "food": 30}, ablations=True,
                   resamples=2000, thresholds={
                       "synthetic/interarec/hr@10": 0.6, "synthetic/interarec/attribute_f1": 0.6,
                       "synthetic/interarec/violation_rate@10": -0.2, "trajectories/all/unordered_match": 1.0,
@@ -70,7 +71,9 @@ def _dataset(name: str, size: int, catalog_limit: int | None
     if name == "synthetic":
         products = load_products(DEMO_PRODUCTS)
         cases = synthetic.generate_shoppers(products, n=size, seed=0)
-        return products, DEMO_IMAGES, [], cases, {"shoppers": len(cases)}
+        # The weblog baselines learn from other shoppers' clicks: the views of shoppers drawn with another seed.
+        train = [list(c.viewed_ids) for c in synthetic.generate_shoppers(products, n=SYNTHETIC_LOG, seed=1)]
+        return products, DEMO_IMAGES, train, cases, {"shoppers": len(cases), "log_sessions": len(train)}
     domain = name.removeprefix("amazon-")
     train, cases, stats = amazon.build_cases(domain, limit=size)
     products = amazon.catalog_products(domain)
@@ -183,9 +186,9 @@ def run_suite(suite: Suite, settings: Settings, out: Path, progress: Callable[[s
         "suite": suite.name, "seconds": round(time.perf_counter() - started, 1),
         "revision": git_revision(), "prompts": {name: prompts.prompt_hash(name) for name in _prompt_names()},
         "settings": settings.model_dump(mode="json", exclude={"openai_api_key"}),
-        "backends": {name: info["summariser"] for name, info in infos.items()} | {
-            "chat_model": trajectories.get("chat_model", ""), "optimizer": "OR-Tools SCIP (Dinkelbach, MNL)",
-            "embedding": "all-MiniLM-L6-v2 int8 ONNX"},
+        "backends": {"summariser": ", ".join(sorted({info["summariser"] for info in infos.values()})),
+                     "chat_model": trajectories.get("chat_model", ""), "optimizer": "OR-Tools SCIP (Dinkelbach, MNL)",
+                     "embedding": "all-MiniLM-L6-v2 int8 ONNX (offline)", "browser": str(settings.chromium_path)},
         "length_buckets": [length_bucket(n) for n in (2, 4, 6)],
     })
     doc["thresholds"] = check_thresholds(doc, suite.thresholds)
