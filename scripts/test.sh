@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install what is missing, then run the test suite (no network; real Chromium against the local shop).
+# Install what is missing, then run the test suite (no network; real Chromium against the local shop) and the
+# quick agent eval suite, which fails when a metric falls below its threshold.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 .venv/bin/ruff check --quiet . || { echo "lint failed: run .venv/bin/ruff check . to see why" >&2; exit 1; }
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "$@"
+exec .venv/bin/interarec eval --suite quick --out eval-results/quick
