@@ -9,8 +9,9 @@ from typing import Any
 
 from evals.metrics import coverage
 from evals.stats import percentile, summarise
+from tools.candidates import SESSION_WEIGHT
 
-MAIN_METHODS = ("random", "popularity", "item-knn", "sknn", "text-only", "interarec")
+MAIN_METHODS = ("random", "popularity", "item-knn", "sknn", "text-only", "interarec", "interarec+session")
 VOLUME_METHODS = {"interarec@25%": 0.25, "interarec@50%": 0.5, "interarec": 1.0}
 MODALITY_METHODS = {"text-only": "text", "interarec": "screens", "interarec+text": "both"}
 ABLATION_METRICS = ("hr@10", "ndcg@10", "mrr@10")
@@ -50,8 +51,12 @@ def aggregate(records: list[Record], infos: dict[str, Any], resamples: int) -> d
         metrics[dataset][method] = _summaries(group, resamples)
         cover[dataset][method] = round(coverage([r.top10 for r in group], infos[dataset]["catalog"]), 4)
 
-    volume, modality, lengths = defaultdict(dict), defaultdict(dict), defaultdict(dict)
+    volume, modality, lengths, weights = defaultdict(dict), defaultdict(dict), defaultdict(dict), defaultdict(dict)
     for dataset, methods in metrics.items():
+        for method, values in methods.items():
+            if method.startswith("interarec+session"):
+                weight = method.partition("@w")[2] or str(SESSION_WEIGHT)
+                weights[dataset][weight] = {m: values[m] for m in ABLATION_METRICS}
         for method, fraction in VOLUME_METHODS.items():
             if method in methods:
                 volume[dataset][str(fraction)] = {m: methods[method][m] for m in ABLATION_METRICS}
@@ -76,5 +81,6 @@ def aggregate(records: list[Record], infos: dict[str, Any], resamples: int) -> d
     latency = {stage: {"p50": round(percentile(v, 50), 4), "p95": round(percentile(v, 95), 4), "n": len(v)}
                for stage, v in sorted(stage_seconds.items()) if v}
     return {"datasets": infos, "metrics": dict(metrics), "coverage": dict(cover),
-            "ablations": {"data_volume": dict(volume), "modality": dict(modality), "session_length": dict(lengths)},
+            "ablations": {"data_volume": dict(volume), "modality": dict(modality), "session_length": dict(lengths),
+                          "session_weight": dict(weights)},
             "latency": latency, "mllm": {"calls": 0, "tokens": 0, "note": "offline screen reader: no MLLM calls"}}

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from agent.wiring import Runtime
 from evals.cases import EvalCase
-from tools.candidates import retrieve
+from tools.candidates import SESSION_WEIGHT, retrieve, with_session_scores
 from tools.capture_session import browse_session
 from tools.constraints import constraints_from_summary
 from tools.optimizer import select
 from tools.schemas import BehaviorSummary, Frame
 from tools.screen_reader import OfflineScreenReader, summarise_readings
+from tools.session_models import SessionModel
 
 TEXT_ONLY_NAME = "text-only: weblog titles through the offline reader's rules (no screenshots)"
 
@@ -53,16 +54,20 @@ class InteraRecMethod:
     """Summary (screens, text or both) -> constraints -> Chroma candidates -> OR-Tools ranking of K."""
 
     def __init__(self, runtime: Runtime, captures: dict[str, Capture], modality: str = "screens",
-                 frame_fraction: float = 1.0, name: str | None = None) -> None:
+                 frame_fraction: float = 1.0, name: str | None = None, session_model: SessionModel | None = None,
+                 session_weight: float = SESSION_WEIGHT) -> None:
         if modality not in ("screens", "text", "both"):
             raise ValueError(f"unknown modality {modality!r}")
         self.runtime, self.captures = runtime, captures
         self.modality, self.frame_fraction = modality, frame_fraction
+        self.session_model, self.session_weight = session_model, session_weight
         self.name = name or ("interarec" if modality == "screens" else f"interarec-{modality}")
         self.last = Details()
 
     def fit(self, train_sessions: list[list[str]]) -> None:
-        """Nothing to learn: InteraRec reads the current session only."""
+        """InteraRec reads the current session only; its session-based variant learns from the click log."""
+        if self.session_model is not None:
+            self.session_model.fit(train_sessions)
 
     def _summary(self, case: EvalCase) -> tuple[BehaviorSummary, int]:
         reader = self.runtime.summariser
@@ -86,6 +91,9 @@ class InteraRecMethod:
         settings = self.runtime.settings
         constraints = constraints_from_summary(summary, k=k, price_tolerance=settings.price_tolerance)
         candidates = retrieve(self.runtime.store, constraints, exclude_ids=list(case.viewed_ids))
+        if self.session_model is not None:  # the session-based re-ranking variant
+            scores = self.session_model.score(list(case.viewed_ids), [c.product_id for c in candidates])
+            candidates = with_session_scores(candidates, scores, self.session_weight)
         retrieved = time.perf_counter()
         selection = select(candidates, constraints, time_limit_s=settings.solver_time_limit_s)
         done = time.perf_counter()

@@ -23,11 +23,14 @@ from evals.aggregate import Record, aggregate, length_bucket
 from evals.cases import EvalCase, Recommender
 from evals.methods import Capture, InteraRecMethod, capture
 from evals.metrics import attribute_scores, hit_rate, intra_list_diversity, mrr, ndcg, precision, violation_rate
+from tools.candidates import SESSION_WEIGHT
+from tools.session_models import STAN
 
 log = logging.getLogger(__name__)
 KS = (5, 10, 20)
 SYNTHETIC_LOG = 400  # other synthetic shoppers whose views are the click log of the synthetic dataset
 EVAL_PACE_S = 0.2  # seconds a shopper lingers after each step in evals
+SESSION_WEIGHTS = (0.5, 1.0, 2.0, 4.0)  # the weight ablation of the session-based variant
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -97,10 +100,13 @@ def _methods(runtime, products: list[Product], captures: dict[str, Capture], abl
         InteraRecMethod(runtime, captures, modality="text", name="text-only"),
         InteraRecMethod(runtime, captures),
     ]
+    methods.append(InteraRecMethod(runtime, captures, name="interarec+session", session_model=STAN()))
     if ablations:
         methods += [InteraRecMethod(runtime, captures, frame_fraction=f, name=f"interarec@{int(f * 100)}%")
                     for f in (0.25, 0.5)]
         methods.append(InteraRecMethod(runtime, captures, modality="both", name="interarec+text"))
+        methods += [InteraRecMethod(runtime, captures, name=f"interarec+session@w{w:g}", session_model=STAN(),
+                                    session_weight=w) for w in SESSION_WEIGHTS if w != SESSION_WEIGHT]
     return methods
 
 

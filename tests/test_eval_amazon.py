@@ -22,7 +22,8 @@ def toy(tmp_path: Path) -> Path:
     d = tmp_path / "food"
     d.mkdir()
     _write(d / "item_titles.csv", ["item ID", "titles"], [
-        [1, "  Green   tea\n bags "], [2, "Coffee &quot;beans&quot; &amp; cups"], [3, "x" * 400], [10, "Honey"], [11, "   "],
+        [1, "  Green   tea\n bags "], [2, "Coffee &quot;beans&quot; &amp; cups"], [3, "x" * 400], [10, "Honey"],
+        [11, "   "],
         [4, "Oats"], [5, "Rice"], [6, "Salt"], [7, "Sugar"],
     ])  # 99 has no row at all and 11 only whitespace: both untitled
     _write(d / "item_categories.csv", ["item ID", "categories"], [
@@ -107,7 +108,8 @@ def test_leave_one_out_cases(toy: Path) -> None:
     # One item of each session is held out (drawn, seeded by the session: the data has no order inside one);
     # the others are viewed in order, and the steps replay exactly them.
     sessions = {"amazon-food-8": ["az-food-5", "az-food-6", "az-food-7"], "amazon-food-10": ["az-food-3", "az-food-4"]}
-    titles = {"az-food-5": "Rice", "az-food-6": "Salt", "az-food-7": "Sugar", "az-food-3": "x" * 300, "az-food-4": "Oats"}
+    titles = {"az-food-5": "Rice", "az-food-6": "Salt", "az-food-7": "Sugar", "az-food-3": "x" * 300,
+              "az-food-4": "Oats"}
     for case in cases:
         items = sessions[case.case_id]
         (target,) = case.targets

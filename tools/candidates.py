@@ -7,6 +7,11 @@ price_fit is 1 at the centre of the price band and falls linearly to 0 at its ed
 Value r_i: 1 (relevance), the price (revenue), or (1 - w) + w * price / P (mixed), with w the constraints'
 revenue_weight and P the budget (max_price) or, without one, the highest price retrieved: a blend of the
 chance of a click and the share of the budget it earns.
+
+Session re-ranking (InteraRec's session-based variant) adds the current session's context: a session model
+trained on click logs scores each candidate given the products viewed so far, and
+    u_i += session_weight * s_i / max_j s_j        (s_i = 0 for products the model cannot score)
+so the best-scored candidate gains ``session_weight`` utility and the order among the rest follows the model.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from tools.relaxation import HardFilter
 from tools.schemas import Candidate, Constraints
 
 WEIGHTS = {"similarity": 2.0, "brand": 0.7, "colour": 0.4, "rating": 0.3, "price_fit": 0.5}
+SESSION_REASON = "session: viewed together with this session's products by other shoppers (score "
+SESSION_WEIGHT = 1.0  # default weight of the session model's normalised score (README, "Session re-ranking")
 RETRIEVAL_POOL = 60
 
 
@@ -117,3 +124,19 @@ def retrieve(
         check = HardFilter(constraints)
         candidates = [c for c in candidates if check.ok(c)]
     return candidates
+
+
+def with_session_scores(candidates: list[Candidate], scores: dict[str, float],
+                        weight: float = SESSION_WEIGHT) -> list[Candidate]:
+    """The candidates with the session model's scores folded into their MNL attraction (module docstring)."""
+    top = max((scores.get(c.product_id, 0.0) for c in candidates), default=0.0)
+    if top <= 0 or weight == 0:
+        return list(candidates)
+    result = []
+    for c in candidates:
+        share = max(0.0, scores.get(c.product_id, 0.0)) / top
+        matches = dict(c.matches)
+        if share > 0:
+            matches[f"{SESSION_REASON}{share:.2f} of the best)"] = []
+        result.append(c.model_copy(update={"utility": c.utility * math.exp(weight * share), "matches": matches}))
+    return result

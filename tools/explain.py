@@ -29,6 +29,8 @@ def recommendations(selection: Selection, constraints: Constraints) -> list[Reco
                        f"{money(constraints.max_price or 0, candidate.currency)}"
                 reasons.append(f"{money(candidate.price, candidate.currency)} is within your {band} band"
                                + _cite(frames))
+            elif match.startswith("session: "):  # from the session model, not from a screenshot
+                reasons.append(match.removeprefix("session: "))
             else:
                 reasons.append(f"matches the {match} you viewed" + _cite(frames))
         if candidate.rating is not None:
