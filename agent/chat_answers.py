@@ -80,6 +80,11 @@ def answer(results: list[ToolResult]) -> str:
             lines.append("Understood: " + "; ".join(result["changes"]) + ".")
         elif name == "optimise":
             lines += _recommendations(result)
+        elif name == "rerank_with_session":
+            weight = result.get("session_weight") or 0
+            lines.append(f"Re-ranked with the session model (weight {weight:g}): products other shoppers viewed "
+                         "with yours move up." if weight else "Session re-ranking is off.")
+            lines += _recommendations(result)
         elif name == "show_product":
             lines += _product(result)
         elif name == "explain_product":

@@ -38,6 +38,7 @@ class ChatState(TypedDict, total=False):
     viewed_product_ids: list[str]
     recommendations: list[dict[str, Any]]
     optimizer: dict[str, Any] | None
+    session_weight: float  # > 0 once the shopper asked for session re-ranking
 
 
 def _recent(messages: list[AnyMessage]) -> list[AnyMessage]:

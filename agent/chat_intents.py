@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools.candidates import SESSION_WEIGHT
 from tools.parsing import find_colours
 from tools.personas import DEMO_PERSONA, PERSONAS
 
@@ -19,6 +20,7 @@ HELP = (
     "  browse as watch-buyer | recommend from session <id> | looking for <something>\n"
     "  cheaper | under 2000 | over 500 | only <brand> | not <brand> | in black | another colour | not red\n"
     "  rated 4+ | show 10 | more like #2 | why #1 | show #3 | search <words> | start over | help\n"
+    "  rerank with my session | without my session (session-based re-ranking from other shoppers' clicks)\n"
     f"Personas: {', '.join(PERSONAS)}. For free-form conversation configure an OpenAI-compatible chat model "
     "(INTERAREC_OPENAI_BASE_URL and INTERAREC_CHAT_MODEL)."
 )
@@ -43,6 +45,8 @@ _NOT = re.compile(r"\b(?:not|no|no more|without|except|exclude|forget|hide|drop)
 _LOOKING = re.compile(r"\b(?:looking for|look for|i want|i need|find me|recommend(?: me)?|suggest)\s+(?:some\s+|"
                       r"an?\s+|a few\s+)?(.+)")
 _SEARCH = re.compile(r"^\s*(?:search|find)(?: for)?\s+(.+)")
+_RERANK = re.compile(r"\bre-?rank|\b(?:use|with|using|without)\s+(?:my|the|this)\s+session\b|"
+                     r"\bsession[- ]based\b|\bsession (?:re-?ranking|model)\b")
 _SESSION = re.compile(r"\bsession\s+([A-Za-z0-9][A-Za-z0-9_.:-]*)")
 _CLAUSE_END = re.compile(r"\s*(?:,|;|\band\b|\bplease\b|\bbut\b|\bthen\b|\.|!|\?|\bunder\b|\bbelow\b|\bover\b)")
 _FILLER = {"one", "ones", "brand", "brands", "any", "more", "thanks", "thank you"}
@@ -116,6 +120,9 @@ def plan(message: str) -> Plan:
     persona = next((name for name in PERSONAS if name in text), None)
     if persona or re.search(r"\bbrowse\b", text):
         return Plan(calls=[("browse", {"persona": persona or DEMO_PERSONA})])
+    if _RERANK.search(text):
+        off = re.search(r"\b(?:without|stop|no|off|don't|do not)\b", text)
+        return Plan(calls=[("rerank_with_session", {"weight": 0.0 if off else SESSION_WEIGHT})])
     if found := _SESSION.search(message):
         return Plan(calls=[("summarise_session", {"session_id": found.group(1)})])
     if found := _WHY.search(text):

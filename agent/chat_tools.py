@@ -17,12 +17,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agent.wiring import Runtime, start_shop
 from catalog.models import Product
-from tools.candidates import retrieve
+from tools.candidates import SESSION_WEIGHT, retrieve, with_session_scores
 from tools.explain import recommendations
 from tools.optimizer import select
 from tools.personas import DEMO_PERSONA, PERSONAS
 from tools.preferences import PreferenceError, PreferenceUpdate, apply_update, describe
 from tools.schemas import BehaviorSummary, Constraints, Recommendation
+from tools.session_models import SessionModel, SessionModelError, load_model
 from tools.shop import DemoShop
 
 UNFILTERED_POOL = 150  # candidates retrieved without the hard filters, so an infeasible request can be diagnosed
@@ -38,6 +39,7 @@ class ChatContext:
 
     runtime: Runtime
     _shop: DemoShop | None = None
+    _session_model: SessionModel | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @property
@@ -45,6 +47,20 @@ class ChatContext:
         if self._shop is None:
             self._shop = self._stack.enter_context(start_shop(self.runtime))
         return self._shop
+
+    @property
+    def session_model(self) -> SessionModel:
+        """The session model re-ranking uses, loaded on first need."""
+        if self._session_model is None:
+            path = self.runtime.settings.session_model_file
+            if not path.exists():
+                raise ToolError(f"no session model at {path}: train one on a click log of this catalog with "
+                                f"'interarec session-model train --data LOG --out {path}'")
+            try:
+                self._session_model = load_model(path)
+            except SessionModelError as exc:
+                raise ToolError(str(exc)) from exc
+        return self._session_model
 
     @property
     def brands(self) -> list[str]:
@@ -76,6 +92,11 @@ class SearchArgs(BaseModel):
 
 class OptimiseArgs(BaseModel):
     k: int | None = Field(None, ge=1, le=50, description="how many products (default: keep)")
+
+
+class RerankArgs(BaseModel):
+    weight: float = Field(SESSION_WEIGHT, ge=0, le=10,
+                          description="how much the session model counts (0 turns session re-ranking off)")
 
 
 class RankArgs(BaseModel):
@@ -174,6 +195,10 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
     store, settings = ctx.runtime.store, ctx.runtime.settings
     # The filtered pool holds the best matches; the unfiltered one lets the optimiser name what blocks a short list.
     pool = retrieve(store, constraints, exclude_ids=viewed, unfiltered_pool=UNFILTERED_POOL)
+    weight = state.get("session_weight") or 0.0
+    if weight and viewed:  # the session-based variant: what other shoppers viewed with these products
+        scores = ctx.session_model.score(viewed, [c.product_id for c in pool])
+        pool = with_session_scores(pool, scores, weight)
     selection = select(pool, constraints, time_limit_s=settings.solver_time_limit_s)
     recs = recommendations(selection, constraints)
     report = selection.report
@@ -184,9 +209,19 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
         "status": report.status,
         "unmet": selection.unmet,
         "relaxation": report.relaxation.model_dump() if report.relaxation else None,
+        "session_weight": weight,
     }
     return result, {"constraints": constraints.model_dump(), "recommendations": [r.model_dump() for r in recs],
                     "optimizer": report.model_dump()}
+
+
+def rerank_with_session(ctx: ChatContext, state: State, args: RerankArgs) -> tuple[dict[str, Any], State]:
+    if args.weight and not state.get("viewed_product_ids"):
+        raise ToolError("no products of this session are known yet: browse first, or name a session")
+    if args.weight:
+        ctx.session_model  # noqa: B018 - fail now, with the reason, if there is no model
+    result, update = optimise(ctx, {**state, "session_weight": args.weight}, OptimiseArgs())
+    return result, {**update, "session_weight": args.weight}
 
 
 def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -> tuple[dict[str, Any], State]:
@@ -242,6 +277,9 @@ TOOLS: dict[str, ChatTool] = {t.name: t for t in [
     ChatTool("update_preferences", "Change the shopper's preferences (budget, brands, colours, rating, "
              "how many, more like #N, cheaper, start over). Call optimise afterwards.", PreferenceUpdate,
              update_preferences),
+    ChatTool("rerank_with_session", "Re-rank with a session model trained on other shoppers' click logs: "
+             "products often viewed with the ones in this session move up (weight 0 turns it off).", RerankArgs,
+             rerank_with_session),
     ChatTool("show_product", "Details of product #N of the list on show.", RankArgs, show_product),
     ChatTool("explain_product", "Why product #N was recommended, citing the screenshots.", RankArgs,
              explain_product),

@@ -10,7 +10,7 @@ import logging
 import sys
 from importlib.metadata import entry_points
 
-from agent import cli_capture, cli_catalog, cli_chat, cli_run, cli_sessions
+from agent import cli_capture, cli_catalog, cli_chat, cli_run, cli_session_model, cli_sessions
 from agent.cli_common import EXIT_ERROR, EXIT_USAGE, UsageError
 from agent.settings import SettingsError
 from catalog.ingest import IngestError
@@ -21,7 +21,7 @@ from tools.frames import FrameStoreError
 from tools.optimizer import OptimizerError
 from tools.summariser import SummariserError
 
-COMMAND_MODULES = [cli_run, cli_chat, cli_capture, cli_catalog, cli_sessions]
+COMMAND_MODULES = [cli_run, cli_chat, cli_capture, cli_catalog, cli_sessions, cli_session_model]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     price_tolerance: float = Field(0.15, ge=0, le=2, description="Widening of the browsed price band")
     solver_time_limit_s: float = Field(5.0, gt=0, le=300)
     chat_max_steps: int = Field(12, ge=3, le=100, description="Graph steps one chat turn may take")
+    session_model_path: Path | None = Field(
+        None, description="Session model file for re-ranking (default: DATA_DIR/session-models/catalog.json)")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset = offline")
     openai_api_key: str | None = Field(None, description="Key for the endpoint (any string for local servers)")
     vision_model: str | None = Field(None, description="Vision model name for the MLLM summariser")
@@ -82,6 +84,10 @@ class Settings(BaseSettings):
     @property
     def frames_path(self) -> Path:
         return self.frames_dir or self.data_dir / "frames"
+
+    @property
+    def session_model_file(self) -> Path:
+        return self.session_model_path or self.data_dir / "session-models" / "catalog.json"
 
     @property
     def uses_endpoint(self) -> bool:

@@ -44,10 +44,13 @@ seeds 0-4, about half the shoppers have a brand and about a third of those in co
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 
 from catalog.models import Product
 from evals.cases import EvalCase, HiddenPreferences
@@ -247,3 +250,33 @@ def generate_shoppers(products: list[Product], n: int = 50, seed: int = 0) -> li
     rng = random.Random(seed)
     cat = _Catalog(products)
     return [_shopper(rng, cat, f"synthetic-{seed}-{i:03d}") for i in range(n)]
+
+
+def write_click_log(products: list[Product], path: Path, n: int = 400, seed: int = 1, days: int = 90) -> int:
+    """Other synthetic shoppers' product views as a click log in the Diginetica item-views format
+    (`session_id;user_id;item_id;timeframe;eventdate`), one session a day in turn over ``days`` days, so
+    `interarec session-model train --data PATH` can learn a session model for the demo catalog."""
+    start = dt.date(2026, 1, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(["session_id", "user_id", "item_id", "timeframe", "eventdate"])
+        shoppers = generate_shoppers(products, n=n, seed=seed)
+        for number, case in enumerate(shoppers, start=1):
+            day = (start + dt.timedelta(days=number * days // len(shoppers))).isoformat()
+            for position, product_id in enumerate(case.viewed_ids):
+                writer.writerow([number, "NA", product_id, position * 1000, day])
+    return len(shoppers)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from catalog.files import DEMO_PRODUCTS, load_products
+
+    parser = argparse.ArgumentParser(description="write a click log of synthetic shoppers on the demo catalog")
+    parser.add_argument("--click-log", required=True, type=Path, help="the CSV file to write")
+    parser.add_argument("--shoppers", type=int, default=400)
+    args = parser.parse_args()
+    written = write_click_log(load_products(DEMO_PRODUCTS), args.click_log, n=args.shoppers)
+    print(f"wrote {written} sessions to {args.click_log}")

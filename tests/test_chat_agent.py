@@ -150,3 +150,46 @@ def test_the_same_conversation_through_an_openai_compatible_tool_calling_model(e
     users = [m["content"] for m in fake.requests[-1]["body"]["messages"] if m["role"] == "user"]
     assert users == ["browse as watch-buyer", "cheaper", f"not {brand}", "why #1"]
     assert os.path.exists(env / "chat.sqlite")
+
+
+def test_session_reranking_moves_what_other_shoppers_viewed_together_up(env, monkeypatch, tmp_path):
+    """A click log in which every shopper who viewed two watches also viewed a third: re-ranking with a session
+    model trained on it puts that third watch first, says why, and weight 0 puts the list back."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.chat_graph import build_chat_graph
+    from agent.chat_session import ChatSession
+    from agent.chat_tools import ChatContext
+    from agent.local_chat_model import LocalChatModel
+    from agent.settings import load_settings
+    from agent.wiring import build_runtime
+    from tools.schemas import Constraints
+
+    settings = load_settings()
+    runtime = build_runtime(settings)
+    ctx = ChatContext(runtime)
+    try:
+        watches = [h.product.id for h in runtime.store.search("analog wrist watch", limit=30)]
+        viewed, partner = watches[:2], watches[-1]
+        log = tmp_path / "clicks.csv"
+        rows = ["session_id;user_id;item_id;timeframe;eventdate"]
+        for s in range(12):  # the partner is seen with the viewed pair in every session
+            day = f"2026-01-{1 + s:02d}"
+            rows += [f"{s};NA;{item};{i};{day}" for i, item in enumerate([*viewed, partner, watches[2 + s % 5]])]
+        log.write_text("\n".join(rows) + "\n")
+        assert main(["session-model", "train", "--model", "sknn", "--data", str(log), "--out",
+                     str(settings.session_model_file)]) == 0
+
+        chat = ChatSession(build_chat_graph(ctx, LocalChatModel(), InMemorySaver()), "t-rerank", 12)
+        chat.seed(viewed_product_ids=viewed, constraints=Constraints(
+            k=5, query="analog wrist watch", categories=["Wrist Watches"]).model_dump())
+        before = chat.ask("recommend").recommendations
+        after = chat.ask("rerank with my session")
+        assert after.tool_calls[0]["name"] == "rerank_with_session"
+        assert after.recommendations[0]["product_id"] == partner != before[0]["product_id"]
+        assert any("viewed together with this session's products" in r for r in after.recommendations[0]["reasons"])
+        again = chat.ask("without my session")
+        assert [r["product_id"] for r in again.recommendations] == [r["product_id"] for r in before]
+    finally:
+        ctx.close()
+        runtime.close()
