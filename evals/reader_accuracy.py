@@ -16,474 +16,58 @@ Two suites, both rendered by Debian's Chromium at a 1280x800 viewport and read b
 Prints a table (suite, field, n, accuracy, target, status) and writes ``DIR/reader_accuracy.json`` (results,
 the first misses per field, settings, revision, timings) and ``DIR/reader_accuracy_items.jsonl`` (every item
 read, expected and scored). Thresholds are reported PASS/FAIL; the exit code is 0 whatever they say (this is
-an eval, not a test). The scoring functions are pure and unit-tested in ``tests/test_evals_scoring.py``.
+an eval, not a test). Screenshots are taken in ``evals/reader_screens.py``; the scoring functions live in
+``evals/reader_scoring.py``, pure and unit-tested in ``tests/test_evals_scoring.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import difflib
-import gzip
 import hashlib
 import json
-import math
 import os
-import random
-import re
 import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ZYTE_DIR = REPO_ROOT.parent / "shared" / "data" / "product-pages-zyte"
-CHROMIUM = Path("/usr/bin/chromium")
-DEFAULT_OUT = Path("eval-results")
-VIEWPORT = {"width": 1280, "height": 800}
-SEED = 20240301  # fixes the demo sample and the listing categories
-SCROLL_Y = 600  # the second frame of a real page
-FUZZY_TITLE = 0.9
-PRICE_TOLERANCE = 0.01  # relative, for the real pages' prices
-MAX_MISSES = 20
-NAV_TIMEOUT_MS = 20_000
-TARGETS = {("demo-product", "price"): 0.95, ("demo-product", "brand"): 0.95}
-# The table's order (rows first scored elsewhere follow).
-ROWS = [("demo-product", name) for name in ("kind", "title exact", f"title ratio>={FUZZY_TITLE}", "price",
-                                            "list_price", "brand", "leaf category", "rating")] + [
-    ("demo-listing", name) for name in ("kind", "visible card prices read", "read card prices that are right")] + [
-    ("zyte", f"{name} ({frames})") for name in ("kind=product", "price", "brand")
-    for frames in ("top", "best of 2")] + [
-    ("zyte", f"{name} {which}") for name in ("price", "brand")
-    for which in ("on screen (either frame)", "when on screen (best of 2)")]
-
-
-# -- scoring: small pure functions --------------------------------------------------------------------------
-def normalise_text(text: str | None) -> str:
-    """Unicode-compatible form, case-folded, whitespace collapsed: ' Maxima  WATCH ' -> 'maxima watch'."""
-    if text is None:
-        return ""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def title_exact(read: str | None, expected: str) -> bool:
-    return read is not None and normalise_text(read) == normalise_text(expected)
-
-
-def title_ratio(read: str | None, expected: str) -> float:
-    """difflib's similarity ratio (0..1) of the normalised texts; 0 when nothing was read."""
-    if not read:
-        return 0.0
-    return difflib.SequenceMatcher(None, normalise_text(read), normalise_text(expected), autojunk=False).ratio()
-
-
-def same_rupee(read: float | None, expected: float | None) -> bool:
-    """Exact to the rupee (|difference| < 0.5). Nothing expected is right only when nothing is read."""
-    if expected is None:
-        return read is None
-    return read is not None and abs(read - expected) < 0.5
-
-
-def brand_correct(read: str | None, expected: str | None) -> bool:
-    """Case-insensitive exact; a product without a brand is right when no brand is read."""
-    if not expected or not expected.strip():
-        return not read or not read.strip()
-    return read is not None and normalise_text(read) == normalise_text(expected)
-
-
-def leaf_correct(read_path: Sequence[str], expected_leaf: str) -> bool:
-    return bool(read_path) and normalise_text(read_path[-1]) == normalise_text(expected_leaf)
-
-
-def shown_rating(rating: float) -> float:
-    """The rating as the shop prints it on its badge (one decimal, Python's formatting)."""
-    return float(f"{rating:.1f}")
-
-
-def rating_correct(read: float | None, expected: float) -> bool:
-    return read is not None and abs(read - shown_rating(expected)) < 1e-6
-
-
-def price_candidates(text: str) -> list[float]:
-    """The amounts a ground-truth price string can mean. '87.11' -> [87.11]; '1.759,99' -> [1759.99];
-    '23.450' is ambiguous (decimal point or thousands separator) -> [23.45, 23450.0]; '131990 ' -> [131990.0]."""
-    s = re.sub(r"[^\d.,]", "", text)
-    if not re.search(r"\d", s):
-        return []
-    found: set[float] = set()
-    try:
-        if "," in s and "." in s:  # the later separator is the decimal one
-            cut = max(s.rfind(","), s.rfind("."))
-            found.add(float(re.sub(r"[.,]", "", s[:cut]) + "." + s[cut + 1:]))
-        elif "," in s or "." in s:
-            sep = "," if "," in s else "."
-            parts = s.split(sep)
-            if len(parts) == 2:
-                found.add(float(f"{parts[0] or '0'}.{parts[1] or '0'}"))
-            if 1 <= len(parts[0]) <= 3 and all(len(part) == 3 for part in parts[1:]):
-                found.add(float("".join(parts)))
-        else:
-            found.add(float(s))
-    except ValueError:
-        return []
-    return sorted(found)
-
-
-def price_close(read: float | None, candidates: Iterable[float], tolerance: float = PRICE_TOLERANCE) -> bool:
-    """``read`` within ``tolerance`` (relative) of any candidate; an exact match always counts."""
-    if read is None:
-        return False
-    return any(read == c or abs(read - c) <= tolerance * abs(c) for c in candidates)
-
-
-def any_brand(read: str | None, expected: Iterable[str]) -> bool:
-    return bool(read) and any(normalise_text(read) == normalise_text(e) for e in expected if e and e.strip())
-
-
-def numbers_in(text: str) -> list[float]:
-    """Every amount a text can show, each read every way :func:`price_candidates` allows:
-    'EUR 1.299,00 (-10%)' -> [10.0, 1299.0]."""
-    found: set[float] = set()
-    for token in re.findall(r"\d(?:[\d.,]*\d)?", text):
-        found.update(price_candidates(token))
-    return sorted(found)
-
-
-def price_shown(texts: Iterable[str], candidates: Sequence[float]) -> bool:
-    """Some visible text shows an amount equal (within tolerance) to the expected price."""
-    return any(price_close(amount, candidates) for text in texts for amount in numbers_in(text))
-
-
-def brand_shown(texts: Iterable[str], expected: Iterable[str]) -> bool:
-    """Some visible text contains the brand (normalised substring)."""
-    joined = normalise_text(" \n ".join(texts))
-    return any(normalise_text(e) and normalise_text(e) in joined for e in expected)
-
-
-def card_price_recall(expected: Sequence[float], read: Sequence[float]) -> int:
-    """How many of the expected card prices were read (each read amount counts once; to the rupee)."""
-    pool = Counter(round(amount) for amount in read)
-    matched = 0
-    for amount in expected:
-        key = round(amount)
-        if pool[key] > 0:
-            pool[key] -= 1
-            matched += 1
-    return matched
-
-
-def box_inside(box: dict[str, float] | None, width: float, height: float) -> bool:
-    """A Playwright bounding box lies wholly inside the viewport."""
-    if not box:
-        return False
-    return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default): percentile([1, 2, 3, 4], 0.5) == 2.5."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def allocate(sizes: dict[str, int], n: int) -> dict[str, int]:
-    """Split ``n`` over strata in proportion to their sizes (largest remainder, ties by name); when ``n`` allows,
-    every non-empty stratum gets at least one, taken from the largest allocation."""
-    total = sum(sizes.values())
-    n = max(0, min(n, total))
-    if n == 0:
-        return dict.fromkeys(sizes, 0)
-    quotas = {k: n * size / total for k, size in sizes.items()}
-    alloc = {k: math.floor(q) for k, q in quotas.items()}
-    for k in sorted(sizes, key=lambda k: (-(quotas[k] - alloc[k]), k)):
-        if sum(alloc.values()) >= n:
-            break
-        if alloc[k] < sizes[k]:
-            alloc[k] += 1
-    if n >= sum(1 for size in sizes.values() if size > 0):
-        for k in sorted(sizes):
-            if sizes[k] > 0 and alloc[k] == 0:
-                donor = max(sorted(alloc), key=lambda d: alloc[d])
-                alloc[donor] -= 1
-                alloc[k] = 1
-    return alloc
-
-
-def stratified_sample(items: Sequence[Any], n: int, stratum: Callable[[Any], str], key: Callable[[Any], str],
-                      seed: int = SEED) -> list[Any]:
-    """A deterministic sample of ``n`` items, stratified by ``stratum`` (see :func:`allocate`); within a
-    stratum, items are ordered by ``key`` and drawn with ``random.Random(seed)``."""
-    groups: dict[str, list[Any]] = {}
-    for item in items:
-        groups.setdefault(stratum(item), []).append(item)
-    alloc = allocate({k: len(v) for k, v in groups.items()}, n)
-    rng = random.Random(seed)
-    chosen: list[Any] = []
-    for name in sorted(groups):
-        chosen.extend(rng.sample(sorted(groups[name], key=key), alloc[name]))
-    return chosen
-
-
-def listing_categories(paths: Sequence[Sequence[str]], n: int, seed: int = SEED, min_products: int = 4) -> list[str]:
-    """Category pages to read: round-robin over top categories (largest first, ties by name), each time a
-    second-level category (with at least ``min_products`` products) not chosen before, drawn with
-    ``random.Random(seed)``; the top category itself when it has none."""
-    tops = Counter(path[0] for path in paths)
-    order = sorted(tops, key=lambda t: (-tops[t], t))
-    subs: dict[str, list[str]] = {}
-    for top in order:
-        counts = Counter(path[1] for path in paths if path[0] == top and len(path) > 1)
-        subs[top] = sorted(name for name, count in counts.items() if count >= min_products) or [top]
-    rng = random.Random(seed)
-    chosen: list[str] = []
-    while len(chosen) < n and any(set(subs[t]) - set(chosen) for t in order):
-        for top in order:
-            left = [name for name in subs[top] if name not in chosen]
-            if left and len(chosen) < n:
-                chosen.append(rng.choice(left))
-    return chosen
-
-
-def status(accuracy: float | None, target: float | None) -> str:
-    if target is None:
-        return ""
-    if accuracy is None:
-        return "n/a"
-    return "PASS" if accuracy >= target else "FAIL"
-
-
-@dataclass
-class Tally:
-    """Correct / scored for one field, with the first misses kept for the report."""
-
-    n: int = 0
-    correct: int = 0
-    missed: int = 0
-    misses: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, ok: bool, item: str, read: Any, expected: Any, weight: int = 1, correct: int | None = None,
-            **extra: Any) -> None:
-        """Score one item (``weight`` units, of which ``correct`` are right; by default all or none)."""
-        got = (weight if ok else 0) if correct is None else correct
-        self.n += weight
-        self.correct += got
-        if got < weight:
-            self.missed += 1
-            if len(self.misses) < MAX_MISSES:
-                self.misses.append({"item": item, "read": read, "expected": expected, **extra})
-
-    @property
-    def accuracy(self) -> float | None:
-        return round(self.correct / self.n, 4) if self.n else None
-
-
-class Scoreboard:
-    """Tallies by (suite, field), in the order fields were first scored."""
-
-    def __init__(self, order: Iterable[tuple[str, str]] = ()) -> None:
-        self.tallies: dict[tuple[str, str], Tally] = {key: Tally() for key in order}
-
-    def tally(self, suite: str, name: str) -> Tally:
-        return self.tallies.setdefault((suite, name), Tally())
-
-    def rows(self, targets: dict[tuple[str, str], float] = TARGETS, suites: Iterable[str] | None = None
-             ) -> list[dict[str, Any]]:
-        """One row per field; only ``suites`` when given (a suite that did not run has only empty rows)."""
-        rows = []
-        for (suite, name), t in self.tallies.items():
-            if suites is not None and suite not in suites:
-                continue
-            target = targets.get((suite, name))
-            rows.append({"suite": suite, "field": name, "n": t.n, "correct": t.correct, "accuracy": t.accuracy,
-                         "target": target, "status": status(t.accuracy, target)})
-        return rows
-
-
-def format_table(rows: Sequence[dict[str, Any]]) -> str:
-    header = ("suite", "field", "n", "accuracy", "target", "status")
-    body = [(r["suite"], r["field"], str(r["n"]), "-" if r["accuracy"] is None else f"{r['accuracy']:.1%}",
-             "" if r["target"] is None else f">= {r['target']:.0%}", r["status"]) for r in rows]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) if i < 5 else cell
-                       for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in [header, *body]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-# -- screenshots -----------------------------------------------------------------------------------------
-@dataclass
-class Shot:
-    """One screenshot to read and what it is expected to show."""
-
-    suite: str  # demo-product | demo-listing | zyte
-    item: str  # product id, category name, or Zyte page id
-    url: str
-    path: Path | None = None
-    scroll_y: int = 0
-    expected: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    visible_text: list[str] = field(default_factory=list)  # the page's text inside the viewport (real pages)
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _launch(pw):  # Playwright's sync API object
-    from tools.browser import CHROMIUM_FLAGS
-
-    return pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS), headless=True)
-
-
-def _settle(page) -> None:
-    """Images loaded and web fonts ready, as a shopper would see the page (best effort, 3 s)."""
-    from playwright.sync_api import Error as PlaywrightError
-
-    try:
-        page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=3000)
-        page.evaluate("document.fonts.ready.then(() => true)")
-    except PlaywrightError:
-        pass
-
-
-# Text nodes whose rendered boxes intersect the viewport (a diagnostic: was the labelled value on screen at all?).
-_VISIBLE_TEXT = """() => {
-  const W = window.innerWidth, H = window.innerHeight, out = [];
-  const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
-  let node;
-  while ((node = walker.nextNode()) && out.length < 3000) {
-    const text = node.textContent.trim();
-    if (!text || text.length > 300) continue;
-    const style = node.parentElement && getComputedStyle(node.parentElement);
-    if (!style || style.visibility === 'hidden' || style.display === 'none' || style.opacity === '0') continue;
-    const range = document.createRange();
-    range.selectNodeContents(node);
-    if (Array.from(range.getClientRects()).some(r => r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < H
-                                                   && r.right > 0 && r.left < W)) out.push(text);
-  }
-  return out;
-}"""
-
-
-def _screenshot(page, path: Path) -> None:
-    page.screenshot(path=str(path), full_page=False, type="png", animations="disabled", caret="hide")
-
-
-def capture_demo(products: Sequence[Any], sample: Sequence[Any], listings: Sequence[str],
-                 shots_dir: Path) -> list[Shot]:
-    """Product pages (top of page) and category listings of the demo shop, with the catalog's expectations."""
-    from playwright.sync_api import sync_playwright
-
-    from catalog.files import DEMO_IMAGES
-    from tools.shop import DemoShop
-
-    by_id = {p.id: p for p in products}
-    shots: list[Shot] = []
-    with DemoShop(products, DEMO_IMAGES) as shop, sync_playwright() as pw:
-        browser = _launch(pw)
-        try:
-            context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
-            context.set_default_timeout(NAV_TIMEOUT_MS)
-            origin = shop.url + "/"
-            context.route("**/*", lambda route, request: route.continue_() if request.url.startswith(origin)
-                          else route.abort("blockedbyclient"))
-            page = context.new_page()
-            for i, p in enumerate(sample):
-                shot = Shot("demo-product", p.id, shop.product_url(p.id), shots_dir / f"demo-product-{i:03d}.png",
-                            expected={"title": p.title, "brand": p.brand, "price": p.price,
-                                      "list_price": p.list_price, "leaf": p.leaf_category, "rating": p.rating})
-                page.goto(shot.url, wait_until="load")
-                _settle(page)
-                _screenshot(page, shot.path)
-                shots.append(shot)
-            for i, name in enumerate(listings):
-                shot = Shot("demo-listing", name, shop.category_url(name), shots_dir / f"demo-listing-{i:03d}.png")
-                page.goto(shot.url, wait_until="load")
-                _settle(page)
-                visible = []
-                for card in page.locator("[data-testid=product-card]").all():
-                    box = card.locator("[data-testid=product-card-price]").bounding_box()
-                    product = by_id.get(card.get_attribute("data-product-id") or "")
-                    if product is not None and product.price is not None and box_inside(box, **VIEWPORT):
-                        visible.append({"id": product.id, "price": product.price})
-                shot.expected = {"cards": visible}
-                _screenshot(page, shot.path)
-                shots.append(shot)
-        finally:
-            browser.close()
-    return shots
-
-
-def capture_zyte(pages: Sequence[tuple[str, dict[str, Any]]], html_dir: Path, shots_dir: Path,
-                 javascript: bool) -> tuple[list[Shot], int]:
-    """Each saved page opened from disk with every other request aborted: the top of the page and the view
-    scrolled by SCROLL_Y. Returns the shots and how many requests were blocked."""
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
-    shots: list[Shot] = []
-    blocked = 0
-
-    def guard(file_url: str):
-        def handle(route, request) -> None:
-            nonlocal blocked
-            if request.url == file_url:
-                route.continue_()
-            else:
-                blocked += 1
-                route.abort("blockedbyclient")
-        return handle
-
-    with sync_playwright() as pw:
-        browser = _launch(pw)
-        try:
-            for i, (page_id, truth) in enumerate(pages):
-                html = html_dir / f"{page_id}.html"
-                with gzip.open(ZYTE_DIR / "html" / f"{page_id}.html.gz", "rb") as source:
-                    html.write_bytes(source.read())  # bytes as saved: the page's own charset applies
-                file_url = html.resolve().as_uri()
-                context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, java_script_enabled=javascript)
-                context.set_default_timeout(NAV_TIMEOUT_MS)
-                context.route("**/*", guard(file_url))
-                page = context.new_page()
-                top = Shot("zyte", page_id, truth.get("url", ""), shots_dir / f"zyte-{i:03d}-top.png",
-                           expected=truth)
-                scrolled = Shot("zyte", page_id, top.url, shots_dir / f"zyte-{i:03d}-scrolled.png", expected=truth)
-                try:
-                    try:
-                        page.goto(file_url, wait_until="load")
-                    except PlaywrightError as exc:  # e.g. a load event that never comes; the page may still show
-                        top.error = scrolled.error = f"goto: {str(exc).splitlines()[0]}"
-                    _settle(page)
-                    _screenshot(page, top.path)
-                    top.visible_text = page.evaluate(_VISIBLE_TEXT)
-                    page.evaluate(f"window.scrollTo(0, {SCROLL_Y})")
-                    page.wait_for_timeout(150)
-                    scrolled.scroll_y = int(page.evaluate("Math.round(window.scrollY)"))
-                    _screenshot(page, scrolled.path)
-                    scrolled.visible_text = page.evaluate(_VISIBLE_TEXT)
-                except PlaywrightError as exc:
-                    message = str(exc).splitlines()[0]
-                    for shot in (top, scrolled):
-                        if not shot.path.exists():
-                            shot.path, shot.error = None, message
-                finally:
-                    context.close()
-                shots.extend([top, scrolled])
-                if (i + 1) % 20 == 0:
-                    _progress(f"zyte: {i + 1}/{len(pages)} pages rendered")
-        finally:
-            browser.close()
-    return shots, blocked
+from evals.reader_scoring import (
+    CHROMIUM,
+    DEFAULT_OUT,
+    FUZZY_TITLE,
+    PRICE_TOLERANCE,
+    REPO_ROOT,
+    ROWS,
+    SCROLL_Y,
+    SEED,
+    TARGETS,
+    VIEWPORT,
+    ZYTE_DIR,
+    Scoreboard,
+    any_brand,
+    brand_correct,
+    brand_shown,
+    card_price_recall,
+    format_table,
+    leaf_correct,
+    listing_categories,
+    percentile,
+    price_candidates,
+    price_close,
+    price_shown,
+    rating_correct,
+    same_rupee,
+    shown_rating,
+    status,
+    stratified_sample,
+    title_exact,
+    title_ratio,
+)
+from evals.reader_screens import Shot, capture_demo, capture_zyte, progress
 
 
 # -- reading and scoring -----------------------------------------------------------------------------------
@@ -502,7 +86,7 @@ def read_shots(shots: Sequence[Shot], reader: Any, ocr: Any) -> tuple[dict[int, 
         ocr_lines[i] = lines
         readings[i] = reader.parse_lines(f"{shot.suite}:{i}", lines)
         if (i + 1) % 25 == 0:
-            _progress(f"ocr: {i + 1}/{len(shots)} frames read (median {percentile(latencies, 0.5):.2f} s)")
+            progress(f"ocr: {i + 1}/{len(shots)} frames read (median {percentile(latencies, 0.5):.2f} s)")
     return readings, ocr_lines, latencies
 
 
@@ -652,7 +236,7 @@ def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, jav
     sample = stratified_sample(products, n_products, stratum=lambda p: p.category, key=lambda p: p.id)
     listings = listing_categories([p.category_path for p in products], n_listings)
     pages = zyte_pages(n_zyte)
-    _progress(f"demo: {len(sample)} product pages, {len(listings)} listings; zyte: {len(pages)} pages")
+    progress(f"demo: {len(sample)} product pages, {len(listings)} listings; zyte: {len(pages)} pages")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="reader-eval-") as tmp:
@@ -665,7 +249,7 @@ def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, jav
         zyte_shots, blocked = capture_zyte(pages, html_dir, shots_dir, javascript) if pages else ([], 0)
         shots += zyte_shots
         capture_s = time.perf_counter() - t0
-        _progress(f"captured {len(shots)} screenshots in {capture_s:.0f} s; reading them")
+        progress(f"captured {len(shots)} screenshots in {capture_s:.0f} s; reading them")
 
         ocr = RapidOcrReader()
         reader = OfflineScreenReader(brands=brands, categories=categories, ocr=ocr)

@@ -1,14 +1,14 @@
-"""The reader-accuracy eval's scoring (evals/reader_accuracy.py): normalisation, matching, sampling and
-aggregation, on hand-computed cases. No browser and no OCR run here."""
+"""The reader-accuracy eval's scoring (evals/reader_scoring.py, evals/reader_accuracy.py): normalisation,
+matching, sampling and aggregation, on hand-computed cases. No browser and no OCR run here."""
 
 from __future__ import annotations
 
 import pytest
 
-from evals.reader_accuracy import (
+from evals.reader_accuracy import reading_summary, score_demo_listing, score_demo_product, score_zyte_page
+from evals.reader_scoring import (
     MAX_MISSES,
     Scoreboard,
-    Shot,
     Tally,
     allocate,
     any_brand,
@@ -25,17 +25,14 @@ from evals.reader_accuracy import (
     price_close,
     price_shown,
     rating_correct,
-    reading_summary,
     same_rupee,
-    score_demo_listing,
-    score_demo_product,
-    score_zyte_page,
     shown_rating,
     status,
     stratified_sample,
     title_exact,
     title_ratio,
 )
+from evals.reader_screens import Shot
 from tools.parsing import Price
 from tools.screen_reader import FrameReading
 
