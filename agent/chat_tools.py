@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.wiring import Runtime, start_shop
 from catalog.models import Product
@@ -75,31 +75,38 @@ class ChatContext:
 
 
 # -- argument models (their JSON schemas are what the chat model sees) ----------------------------------------
-class BrowseArgs(BaseModel):
+class _Args(BaseModel):
+    """Arguments a model sends: an unknown one ('must_include') or a number that is not finite is an error, never
+    silently dropped or passed on."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class BrowseArgs(_Args):
     persona: str = Field(DEMO_PERSONA, description=f"scripted shopper, one of: {', '.join(PERSONAS)}")
 
 
-class SessionArgs(BaseModel):
+class SessionArgs(_Args):
     session_id: str = Field(description="a captured or imported screenshot session id")
 
 
-class SearchArgs(BaseModel):
+class SearchArgs(_Args):
     query: str = Field(min_length=1, description="what to look for")
     max_price: float | None = Field(None, gt=0)
     brand: str | None = None
     limit: int = Field(5, ge=1, le=20)
 
 
-class OptimiseArgs(BaseModel):
+class OptimiseArgs(_Args):
     k: int | None = Field(None, ge=1, le=50, description="how many products (default: keep)")
 
 
-class RerankArgs(BaseModel):
+class RerankArgs(_Args):
     weight: float = Field(SESSION_WEIGHT, ge=0, le=10,
                           description="how much the session model counts (0 turns session re-ranking off)")
 
 
-class RankArgs(BaseModel):
+class RankArgs(_Args):
     rank: int = Field(ge=1, description="the product's number in the list on show (#1 is the first)")
 
 

@@ -12,6 +12,7 @@ from agent import render
 from agent.cli_common import EXIT_ERROR, EXIT_OK, UsageError, browser_options, common_options, settings_from
 from agent.wiring import browser_config, open_frames, start_demo_shop
 from tools.browse_script import ScriptError, load_script
+from tools.browser import url_problem
 from tools.capture_session import CaptureReport, capture_script
 from tools.personas import PERSONAS
 
@@ -45,6 +46,8 @@ def cmd_capture(args: argparse.Namespace) -> int:
         raise UsageError("give exactly one of --persona NAME, --script FILE or --cdp-url URL")
     if args.persona and args.persona not in PERSONAS:
         raise UsageError(f"unknown persona {args.persona!r}; choose one of: {', '.join(PERSONAS)}")
+    if args.url is not None and (problem := url_problem(args.url)) is not None:
+        raise UsageError(f"--url: {problem}")
     persona = None
     if args.script:
         try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
 from agent import render
-from agent.cli_common import EXIT_ERROR, EXIT_OK, common_options, settings_from
+from agent.cli_common import EXIT_ERROR, EXIT_OK, UsageError, common_options, settings_from
 from agent.wiring import ensure_demo_catalog, open_store
 from catalog.ingest import parse_file
 from catalog.store import SearchFilters
@@ -33,6 +34,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from catalog.files import load_products
 
+    for flag, value in (("--min-price", args.min_price), ("--max-price", args.max_price),
+                        ("--min-rating", args.min_rating)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{flag} must be a finite number of at least 0, not {value:g}")
+    if args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {args.limit}")
     store = open_store(settings_from(args))
     if store.count() == 0:
         ensure_demo_catalog(store, load_products())

@@ -12,6 +12,7 @@ from agent import render
 from agent.cli_common import EXIT_OK, UsageError, browser_options, common_options, model_options, settings_from
 from agent.wiring import build_runtime, open_frames, start_shop
 from tools.browse_script import load_script
+from tools.browser import url_problem
 from tools.personas import DEMO_PERSONA, PERSONAS, Persona
 
 SOURCES = (("persona", "--persona NAME"), ("script", "--script FILE"), ("cdp_url", "--cdp-url URL"),
@@ -31,6 +32,8 @@ def _source(args: argparse.Namespace) -> Persona | None:
                          + (f" (got {' and '.join(flag.split()[0] for flag in given)})" if given else ""))
     if args.url is not None and args.persona is None and args.script is None:
         raise UsageError("--url goes with --persona or --script: the site to browse")
+    if args.url is not None and (problem := url_problem(args.url)) is not None:
+        raise UsageError(f"--url: {problem}")
     if args.seconds is not None and (args.cdp_url is None or args.seconds <= 0):
         raise UsageError("--seconds goes with --cdp-url and must be positive")
     if args.report is not None and not Path(args.report).parent.is_dir():

@@ -4,7 +4,9 @@ RowErrors naming the line and the field, and never stop the rest from loading.""
 from __future__ import annotations
 
 import csv
+import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,8 +51,25 @@ def _row_errors(line: int, exc: ValidationError) -> list[RowError]:
     ]
 
 
+def _csv_rows(text: str, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line, row) of each CSV record; a record the csv module cannot read (a field over its size limit) is
+    reported and skipped."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # quoted cells keep their line breaks
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # the reader has consumed the bad record and goes on with the next one
+            errors.append(RowError(reader.line_num + 1, "(row)", f"not valid CSV: {exc}"))
+            continue
+        yield reader.line_num, row
+
+
 def _csv_record(row: dict[str, Any]) -> dict[str, Any]:
     """CSV cells are strings: empty means missing; lists and mappings have a text form."""
+    if None in row:  # DictReader's key for the cells beyond the header's columns
+        raise _FieldError("(row)", f"{len(row[None])} more value(s) than the header has columns")
     record: dict[str, Any] = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
     if "category_path" in record:
         record["category_path"] = [p.strip() for p in record["category_path"].split(CSV_LIST_SEPARATOR)]
@@ -77,27 +96,27 @@ def parse_file(path: Path) -> ParsedFile:
     if suffix not in {".jsonl", ".ndjson", ".json", ".csv"}:
         raise IngestError(f"{path}: unknown format {suffix!r}; use .jsonl (one JSON object per line) or .csv")
     try:
-        text = path.read_text(encoding="utf-8")
+        # Decoded as is: a byte-order mark (Excel's CSV) is not data, and a '\r' in a quoted cell stays one.
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise IngestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-
-    if suffix == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        rows = ((reader.line_num, row) for row in reader)
-        records = ((line, _csv_record, row) for line, row in rows)
-    else:
-        records = ((n, None, raw) for n, raw in enumerate(text.splitlines(), start=1) if raw.strip())
 
     products: dict[str, Product] = {}
     errors: list[RowError] = []
     duplicates = 0
+    if suffix == ".csv":
+        records = ((line, _csv_record, row) for line, row in _csv_rows(text, errors))
+    else:
+        # JSON Lines end at '\n' only: U+2028, U+0085 or a form feed may stand in a JSON string.
+        records = ((n, None, raw) for n, raw in enumerate(text.split("\n"), start=1) if raw.strip())
+
     for line, convert, raw in records:
         try:
             record = convert(raw) if convert else json.loads(raw)
         except _FieldError as exc:
             errors.append(RowError(line, exc.field, str(exc)))
             continue
-        except (json.JSONDecodeError, ValueError) as exc:
+        except (json.JSONDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             errors.append(RowError(line, "(row)", f"not valid JSON: {exc}"))
             continue
         if not isinstance(record, dict):

@@ -11,7 +11,7 @@ DERIVABLE_FIELDS = frozenset({"price", "list_price", "brand", "colour", "rating"
 class Product(BaseModel):
     """A catalog product. Prices are in ``currency`` units (INR for the demo catalog)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
     title: str = Field(min_length=1, max_length=300)

@@ -34,7 +34,7 @@ def _forbidden(*args, **kwargs):
 
 @pytest.fixture
 def nothing_started(monkeypatch):
-    for target, name in ((cli_run, "build_runtime"), (cli_run, "start_shop"), (pipeline, "ShopperBrowser")):
+    for target, name in ((cli_run, "build_runtime"), (cli_run, "start_shop"), (pipeline, "browse_session")):
         monkeypatch.setattr(target, name, _forbidden)
     monkeypatch.setattr("agent.cli_capture._capture_cdp", _forbidden)
 
@@ -164,7 +164,7 @@ def test_an_imported_session_is_summarised_and_recommended_without_a_browser(wal
     assert main(["sessions", "import", str(tmp_path / "shots"), *data]) == 0
     imported = json.loads(capsys.readouterr().out)["session_id"]
     monkeypatch.setattr(cli_run, "start_shop", _forbidden)
-    monkeypatch.setattr(pipeline, "ShopperBrowser", _forbidden)
+    monkeypatch.setattr(pipeline, "browse_session", _forbidden)
     code, again, err = _run(monkeypatch, ["--session", imported, *data])
     assert code == 0 and again["session_id"] == imported
     assert [line.split(":")[0] for line in err] == ["summarise", "constrain", "recommend"]

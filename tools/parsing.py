@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 _CURRENCY = {"₹": "INR", "rs": "INR", "inr": "INR", "$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR",
              "£": "GBP", "gbp": "GBP"}
-# Grouped amounts end in a group of three ('12,499'; Indian '1,24,999'); '12,99' is not one.
-_NUMBER = r"\d{1,3}(?:[,\s]\d{2})*[,\s]\d{3}(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
+# Grouped amounts end in a group of three ('12,499'; Indian '1,24,999'; Western '1,249,999'); '12,99' is not one.
+# At most 12 integer digits, so an amount is always finite (a run of 400 digits is no price).
+_NUMBER = (r"\d{1,3}(?:,\d{3}){2,3}(?:\.\d{1,2})?|\d{1,3}(?:[,\s]\d{2}){0,4}[,\s]\d{3}(?:\.\d{1,2})?"
+           r"|\d{1,12}(?:\.\d{1,2})?")
 _PRICE = re.compile(
     rf"(?P<cur>₹|rs\.?|inr|\$|usd|€|eur|£|gbp)\s*(?P<num>{_NUMBER})", re.IGNORECASE
 )
 _DISCOUNT = re.compile(r"(\d{1,2})\s*%\s*off", re.IGNORECASE)
-_RATING = re.compile(r"(?<![\d.])([0-5](?:\.\d)?)\s*[★☆*]")
+_RATING = re.compile(r"(?<![\d.])([0-4](?:\.\d)?|5(?:\.0)?)\s*[★☆*]")  # 0 to 5 stars
 _RATING_COUNT = re.compile(rf"\(?\s*({_NUMBER})\s*(?:ratings?|reviews?)\b", re.IGNORECASE)
 _BREADCRUMB_SPLIT = re.compile(r"\s*[›»>]\s*")
 
@@ -54,7 +56,7 @@ _CURRENCY_LIKE = r"(?:₹|rs\.?|inr|¥|平|羊|天|\$|€|£)"
 _BARE_AMOUNT = re.compile(rf"^\s*{_CURRENCY_LIKE}?\s*({_NUMBER})\s*$", re.IGNORECASE)
 # A card's price ends at a space, a (misread) currency sign, or where a glued list price's comma group starts.
 _LEADING_AMOUNT = re.compile(
-    rf"^\s*{_CURRENCY_LIKE}?\s*(\d{{1,3}}(?:,\d{{2,3}})+|\d{{2,7}})(?=$|\s|₹|¥|平|羊|天|\d{{1,3}},\d{{2,3}})",
+    rf"^\s*{_CURRENCY_LIKE}?\s*(\d{{1,3}}(?:,\d{{2,3}}){{1,4}}|\d{{2,7}})(?=$|\s|₹|¥|平|羊|天|\d{{1,3}},\d{{2,3}})",
     re.IGNORECASE,
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.models import Product
 from tools.explain import money
@@ -24,7 +24,10 @@ class PreferenceError(ValueError):
 
 
 class PreferenceUpdate(BaseModel):
-    """Changes to the shopper's preferences. Unset fields keep their value."""
+    """Changes to the shopper's preferences. Unset fields keep their value; unknown fields and numbers that are
+    not finite are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     max_price: float | None = Field(None, gt=0, description="budget: the highest price to show")
     min_price: float | None = Field(None, ge=0, description="the lowest price to show")

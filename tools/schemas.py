@@ -57,8 +57,10 @@ class Evidence(BaseModel):
 
 
 class PriceRange(BaseModel):
-    lowest: float | None = None
-    highest: float | None = None
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    lowest: float | None = Field(default=None, ge=0)
+    highest: float | None = Field(default=None, ge=0)
     currency: str = "INR"
     frame_ids: list[str] = Field(default_factory=list)
     confidence: float = Field(default=0.0, ge=0, le=1)
@@ -73,11 +75,13 @@ class ProductCharacteristics(BaseModel):
 class SeenProduct(BaseModel):
     """A product as read off a screen (not looked up in the catalog)."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     title: str
     brand: str | None = None
-    price: float | None = None
-    list_price: float | None = None
-    rating: float | None = None
+    price: float | None = Field(default=None, ge=0)
+    list_price: float | None = Field(default=None, ge=0)
+    rating: float | None = Field(default=None, ge=0, le=5)
     category: str | None = None
     frame_id: str
 
@@ -104,6 +108,8 @@ SelectionMode = Literal["ranking", "assortment"]
 
 class Constraints(BaseModel):
     """What the optimiser must respect (hard) and prefer (soft). Built from a summary, refined in chat."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     k: int = Field(default=5, ge=1, le=50)
     query: str = Field(default="", description="semantic query for candidate retrieval")

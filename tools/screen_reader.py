@@ -155,21 +155,27 @@ class OfflineScreenReader:
     def parse_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
         reading = FrameReading(frame_id)
         crumb_line = None
+        brands: set[str] = set()
+        colours: set[tuple[str, ...]] = set()
         for line in lines:
             crumb = self._breadcrumb(line.text)
             if crumb and len(crumb) > len(reading.category_path):  # the fullest trail wins
                 crumb_line = line
                 reading.category_path = crumb
             if (brand := parsing.labelled(line.text, "brand")) is not None:
-                reading.brand = _match_vocabulary(brand, self._brands) or brand
+                brands.add(_match_vocabulary(brand, self._brands) or brand)
             for label in ("colour", "color"):
                 if (colour := parsing.labelled(line.text, label)) is not None:
-                    reading.colours = parsing.find_colours(colour) or [colour.casefold()]
+                    colours.add(tuple(parsing.find_colours(colour) or [colour.casefold()]))
             if (match := _QUERY.search(line.text)) is not None:
                 reading.query = match.group(1).strip()
             reading.promotions.extend(parsing.find_promotions(line.text))
             if (price_range := parsing.find_price_range(line.text)) is not None:
                 reading.price_ranges.append(price_range)
+        # A field the screen states twice with different values ('Brand: X' in the page's own text) is not
+        # trusted: the brand then comes from the title, the colours from the title or the specifications.
+        reading.brand = brands.pop() if len(brands) == 1 else None
+        reading.colours = list(colours.pop()) if len(colours) == 1 else []
 
         # The selling price: the tallest amount below the breadcrumb, with or without its currency sign.
         amounts = []
@@ -204,6 +210,8 @@ class OfflineScreenReader:
                 reading.kind = "listing"
                 reading.card_prices = [parsing.Price(amount, "INR") for amount in card_prices]
         reading.promotions = sorted(set(reading.promotions))
+        if reading.kind == "product":  # a search heading belongs to a results page, not to text on a product page
+            reading.query = None
         return reading
 
     def _read_product(
