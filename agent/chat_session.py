@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 
 
@@ -32,6 +33,26 @@ class Turn:
     recommendations: list[dict[str, Any]] = field(default_factory=list)
     constraints: dict[str, Any] | None = None
     seconds: float = 0.0
+
+
+class _Tokens(BaseCallbackHandler):
+    """Hands the chat model's answer to ``on_token`` as it streams. Its ``tap_output_*`` methods make LangChain
+    count it as a streaming handler, so the model streams just as under LangGraph's "messages" mode. That mode is
+    not used: it runs every node in a worker thread, where Ctrl-C cannot reach, so an interrupt would wait for
+    the tool call under way (a browse: a minute) to end. Here each step runs in the caller's thread."""
+
+    def __init__(self, on_token: Callable[[str], None]) -> None:
+        self.on_token = on_token
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        if token:
+            self.on_token(token)
+
+    def tap_output_iter(self, run_id: Any, output: Any) -> Any:
+        return output
+
+    def tap_output_aiter(self, run_id: Any, output: Any) -> Any:
+        return output
 
 
 def new_thread_id() -> str:
@@ -61,13 +82,9 @@ class ChatSession:
         started = time.perf_counter()
         number = self.turns_so_far() + 1
         try:
-            for mode, data in self.graph.stream({"messages": [HumanMessage(text)]}, self.config,
-                                                stream_mode=["messages", "updates"]):
-                if mode == "messages":
-                    chunk, meta = data
-                    if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk) and chunk.content:
-                        on_token(str(chunk.content))
-                elif "agent" in data:
+            for data in self.graph.stream({"messages": [HumanMessage(text)]},
+                                          {**self.config, "callbacks": [_Tokens(on_token)]}, stream_mode="updates"):
+                if "agent" in data:
                     for call in data["agent"]["messages"][-1].tool_calls:
                         on_tool(call["name"], call["args"])
         except GraphRecursionError as exc:

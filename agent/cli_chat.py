@@ -87,6 +87,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 _write(f"\n[stopped] {exc}")
             except openai.OpenAIError as exc:  # the endpoint failed after the client's retries: say so, go on
                 _write(f"\n[chat model error] {settings.chat_model} at {settings.openai_base_url}: {exc}")
+            except ValueError as exc:  # an endpoint's answer that is no chat completion (bad JSON, no choices)
+                if not (settings.uses_endpoint and settings.chat_model):
+                    raise  # the local model's own mistake: a bug, not a fault to carry on from
+                _write(f"\n[chat model error] {settings.chat_model} at {settings.openai_base_url} answered with "
+                       f"something that is not a chat completion: {str(exc).splitlines()[0][:200]}")
             _write("\n\n")
     except KeyboardInterrupt:
         render.stderr.print(f"\ninterrupted; the conversation so far is saved: interarec chat --session {thread}")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from agent import render
 from agent.cli_common import EXIT_OK, common_options, settings_from
-from agent.wiring import open_frames
+from agent.wiring import forget_readings, open_frames
 from tools.frame_io import export_session, import_folder
 from tools.frames import FrameStore
 
@@ -88,7 +88,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     frames = _open(args)
     try:
-        removed = frames.delete_session(args.session_id)
+        removed = frames.delete_session(args.session_id, forget=forget_readings(settings_from(args)))
     finally:
         frames.close()
     if args.json:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 import prompts
@@ -201,13 +202,13 @@ class MllmSummariser:
             raise self._failure(exc, kind) from exc
         raw = answer_text(response, mode)
         if not raw:
-            raise SummariserError(f"{self.model} returned an empty answer ({mode} mode)")
+            raise SummariserError(f"{self.model} at {self.endpoint} returned an empty answer ({mode} mode)")
         try:
             data = json.loads(raw)
             BehaviorSummary.model_validate({**data, "summariser": self.name})
         except (json.JSONDecodeError, ValidationError, TypeError) as exc:
-            raise SummariserError(f"{self.model} did not answer with a valid summary ({mode} mode): "
-                                  f"{_short(exc)}; answer began {raw[:120]!r}") from exc
+            raise SummariserError(f"{self.model} at {self.endpoint} did not answer with a valid summary ({mode} "
+                                  f"mode): {_short(exc)}; answer began {raw[:120]!r}") from exc
         self.cache.remember_answer(key, self.model, data, {f.frame_id: f.sha256 for f in chosen})
         return data
 
@@ -250,6 +251,10 @@ class MllmSummariser:
             entry["seconds"] = round(time.perf_counter() - started, 3)
             self.usage.append(entry)
         entry["retries"] = raw.retries_taken
+        if not isinstance(response, ChatCompletion):  # a proxy's error page, a server that is not OpenAI's API
+            entry["outcome"] = "not a chat completion"
+            raise SummariserError(f"the vision endpoint {self.endpoint} ({self.model}), {kind}: answered HTTP 200 "
+                                  f"with something that is not a chat completion: {str(response)[:120]!r}")
         if response.usage:
             entry["prompt_tokens"] = response.usage.prompt_tokens
             entry["completion_tokens"] = response.usage.completion_tokens

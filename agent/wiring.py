@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from agent.mllm_summariser import MllmSummariser
 from agent.settings import Settings
@@ -13,10 +15,11 @@ from catalog.models import Product
 from catalog.store import CatalogStore
 from tools.browser import BrowserConfig
 from tools.frames import FrameStore
-from tools.ocr import RapidOcrReader
+from tools.ocr import OcrCache, RapidOcrReader
+from tools.schemas import BehaviorSummary, Frame
 from tools.screen_reader import OfflineScreenReader
 from tools.shop import DemoShop
-from tools.summariser import Summariser
+from tools.summariser import Summariser, SummariserError
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +60,22 @@ def open_store(settings: Settings) -> CatalogStore:
     return CatalogStore.open(settings.catalog_path)
 
 
+def forget_readings(settings: Settings) -> Callable[[set[str]], None]:
+    """What deleting screenshots must also erase: the OCR text read from them (the OCR cache)."""
+
+    def forget(hashes: set[str]) -> None:
+        path = settings.data_dir / "ocr-cache.sqlite"
+        if path.exists():
+            OcrCache(path).forget(hashes)
+
+    return forget
+
+
 def open_frames(settings: Settings) -> FrameStore:
     """The screenshot database, with sessions past the retention period removed."""
     frames = FrameStore(settings.frames_path, near_duplicate_bits=settings.near_duplicate_bits)
     if settings.retention_days is not None:
-        removed = frames.prune(settings.retention_days)
+        removed = frames.prune(settings.retention_days, forget=forget_readings(settings))
         if removed:
             log.info("retention: removed %d session(s) older than %g days", len(removed), settings.retention_days)
     return frames
@@ -83,12 +97,38 @@ def build_openai_client(settings: Settings):
                          timeout=settings.request_timeout_s)
 
 
+class FallbackSummariser:
+    """The MLLM, and the offline screen reader for a run in which the MLLM fails after its client's retries
+    (endpoint down, rate limited, timed out, an answer that is not a summary): the run goes on, a warning on
+    stderr gives the reason, and the summary's ``summariser`` names the reader that read the screens."""
+
+    def __init__(self, primary: Summariser, fallback: Summariser) -> None:
+        self.primary, self.fallback = primary, fallback
+        self.name = f"{primary.name}; the offline screen reader if it fails"
+        self.failures: list[str] = []  # why the MLLM failed, one entry per fallback
+
+    def summarise(self, frames: list[Frame], previous: BehaviorSummary | None = None) -> BehaviorSummary:
+        try:
+            return self.primary.summarise(frames, previous)
+        except SummariserError as exc:
+            reason = str(exc).splitlines()[0]
+            self.failures.append(reason)
+            log.warning("summariser: %s; reading the screenshots with the offline screen reader instead", reason)
+        summary = self.fallback.summarise(frames, previous)
+        return summary.model_copy(update={"summariser": f"{summary.summariser} (fallback; the MLLM failed: "
+                                                        f"{reason[:300]})"})
+
+
 def build_summariser(settings: Settings, brands: list[str], categories: list[str]) -> Summariser:
     """The MLLM when an endpoint and a vision model are configured, else the offline screen reader."""
     if settings.uses_endpoint and settings.vision_model:
         return MllmSummariser(build_openai_client(settings), settings.vision_model,
                               max_pixels=settings.vision_max_pixels, timeout=settings.request_timeout_s,
                               cache_path=settings.data_dir / "mllm_cache.sqlite")
+    return offline_reader(settings, brands, categories)
+
+
+def offline_reader(settings: Settings, brands: list[str], categories: list[str]) -> OfflineScreenReader:
     return OfflineScreenReader(brands=brands, categories=categories,
                                ocr=RapidOcrReader(cache_path=settings.data_dir / "ocr-cache.sqlite"))
 
@@ -124,12 +164,26 @@ def open_checkpointer(settings: Settings):
     return SqliteSaver(sqlite3.connect(settings.data_dir / "chat.sqlite", check_same_thread=False))
 
 
+# Chromium's own services (component updates, Google account checks, ...) make requests the page routes never
+# see, despite --disable-background-networking and --disable-component-update (measured on Chromium 156 with
+# --log-net-log: update.googleapis.com and accounts.google.com). Their host names resolve to nothing, so no DNS
+# query or connection leaves the machine; allowed origins on these domains stay reachable.
+GOOGLE_SERVICE_HOSTS = ("google.com", "*.google.com", "*.googleapis.com", "*.gstatic.com", "*.gvt1.com",
+                        "*.gvt2.com", "*.googleusercontent.com")
+
+
+def host_resolver_rules(allowed_origins: list[str]) -> str:
+    rules = [f"MAP {host} ~NOTFOUND" for host in GOOGLE_SERVICE_HOSTS]
+    rules += [f"EXCLUDE {host}" for host in sorted({urlsplit(o).hostname for o in allowed_origins} - {None})]
+    return "--host-resolver-rules=" + ", ".join(rules)
+
+
 def browser_config(settings: Settings) -> BrowserConfig:
     return BrowserConfig(
         executable=settings.chromium_path, width=settings.viewport_width, height=settings.viewport_height,
         headless=settings.headless, navigation_timeout_s=settings.navigation_timeout_s,
         rate_hz=settings.capture_rate_hz, allowed_origins=list(settings.allowed_origins),
-        extra_args=tuple(settings.chromium_args),
+        extra_args=(host_resolver_rules(settings.allowed_origins), *settings.chromium_args),  # the user's win
     )
 
 
@@ -148,6 +202,8 @@ def build_runtime(settings: Settings, products: list[Product] | None = None, ima
     brands = sorted({p.brand for p in products if p.brand})
     categories = sorted({c for p in products for c in p.category_path})
     summariser = build_summariser(settings, brands, categories)
+    if isinstance(summariser, MllmSummariser):
+        summariser = FallbackSummariser(summariser, offline_reader(settings, brands, categories))
     config = browser_config(settings)
     backends = Backends(
         summariser=summariser.name,

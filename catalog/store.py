@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 
 from catalog.embedding import MiniLMOnnxEmbedding
 from catalog.models import Product
@@ -21,8 +25,44 @@ _MAX_CATEGORY_LEVELS = 6  # category filters match any of the first six levels o
 INDEX_VERSION = 2
 
 
+LOCK_WAIT_S = 10.0  # how long opening waits for another process's write to the store to finish
+_DATABASE = "chroma.sqlite3"
+
+
 class CatalogError(RuntimeError):
     """The catalog store cannot be opened or used."""
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _remedy(location: str) -> str:
+    return (f"if it is damaged, delete the folder {location} and run again: the demo catalog is embedded again "
+            "on the next run (about 15 s), a catalog of your own with `interarec catalog ingest FILE`")
+
+
+_checked: set[Path] = set()  # stores this process has opened
+
+
+def _check_database(database: Path, lock_wait_s: float) -> None:
+    """Fail fast and clearly on a store file that is not a database or that another process keeps locked
+    (Chroma itself would wait as long as the lock is held). Only before this process first opens the store:
+    closing a second connection to a file Chroma has open in this process could drop Chroma's POSIX locks."""
+    if database.resolve() in _checked or not database.exists():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(database, timeout=lock_wait_s, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")  # the write lock: free unless another process is writing
+            db.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise CatalogError(f"cannot open the catalog store at {database.parent}: {exc}") from exc
+        raise CatalogError(f"the catalog store at {database.parent} is locked by another process (still after "
+                           f"{lock_wait_s:g} s): wait for it to finish, or stop it, and run again") from exc
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(f"the catalog store at {database.parent} cannot be read ({exc}); "
+                           f"{_remedy(str(database.parent))}") from exc
 
 
 @dataclass(frozen=True)
@@ -91,37 +131,61 @@ def _metadata(product: Product) -> dict[str, Any]:
 class CatalogStore:
     """A Chroma collection of products. Use :meth:`open` for an embedded store on disk."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, location: str = "the Chroma server") -> None:
         self._client = client
-        self._collection = client.get_or_create_collection(
-            COLLECTION,
-            embedding_function=MiniLMOnnxEmbedding(),
-            configuration={"hnsw": {"space": "cosine"}},
-        )
+        self.location = location
+        with self._errors("opening the products collection"):
+            self._collection = client.get_or_create_collection(
+                COLLECTION,
+                embedding_function=MiniLMOnnxEmbedding(),
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Chroma's own errors (a damaged file, an unreadable index) as a CatalogError naming the store."""
+        try:
+            yield
+        except ChromaError as exc:
+            raise CatalogError(f"the catalog store at {self.location} failed {doing}: {_first_line(exc)}; "
+                               f"{_remedy(self.location)}") from exc
 
     @classmethod
-    def open(cls, path: Path) -> CatalogStore:
-        """An embedded (``PersistentClient``) store at ``path``, created if missing. Telemetry is off."""
+    def open(cls, path: Path, lock_wait_s: float = LOCK_WAIT_S) -> CatalogStore:
+        """An embedded (``PersistentClient``) store at ``path``, created if missing. Telemetry is off. A store that
+        is damaged or locked by another process fails here with a CatalogError that says what to do."""
         try:
             path.mkdir(parents=True, exist_ok=True)
+            _check_database(path / _DATABASE, lock_wait_s)
             client = chromadb.PersistentClient(
                 path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
             )
         except OSError as exc:
             raise CatalogError(f"cannot open the catalog store at {path}: {exc}") from exc
-        return cls(client)
+        except ChromaError as exc:
+            raise CatalogError(f"the catalog store at {path} cannot be opened: {_first_line(exc)}; "
+                               f"{_remedy(str(path))}") from exc
+        store = cls(client, str(path))
+        _checked.add((path / _DATABASE).resolve())
+        store.count()  # reads the index, so damage shows now rather than in the middle of a run
+        return store
 
     @classmethod
     def connect(cls, host: str, port: int) -> CatalogStore:
         """A store on a ``chroma run`` server."""
         client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
-        return cls(client)
+        return cls(client, f"http://{host}:{port}")
 
     def count(self) -> int:
-        return self._collection.count()
+        with self._errors("counting products"):
+            return self._collection.count()
 
     def upsert(self, products: list[Product], batch_size: int = 256) -> UpsertReport:
         """Insert or update by product id; rows identical to what is stored are not re-embedded."""
+        with self._errors("storing products"):
+            return self._upsert(products, batch_size)
+
+    def _upsert(self, products: list[Product], batch_size: int) -> UpsertReport:
         report = UpsertReport()
         for start in range(0, len(products), batch_size):
             batch = {p.id: p for p in products[start : start + batch_size]}  # last duplicate wins
@@ -153,12 +217,13 @@ class CatalogStore:
         total = self.count()
         if total == 0 or limit <= 0:
             return []
-        result = self._collection.query(
-            query_texts=[query or " "],
-            n_results=min(limit, total),
-            where=where,
-            include=["metadatas", "distances"],
-        )
+        with self._errors("searching"):
+            result = self._collection.query(
+                query_texts=[query or " "],
+                n_results=min(limit, total),
+                where=where,
+                include=["metadatas", "distances"],
+            )
         hits = [
             SearchHit(Product.model_validate_json(meta["json"]), 1.0 - float(distance))
             for meta, distance in zip(result["metadatas"][0], result["distances"][0])
@@ -169,12 +234,14 @@ class CatalogStore:
     def get(self, product_ids: list[str]) -> list[Product]:
         if not product_ids:  # Chroma rejects an empty id list
             return []
-        result = self._collection.get(ids=list(product_ids), include=["metadatas"])
+        with self._errors("reading products"):
+            result = self._collection.get(ids=list(product_ids), include=["metadatas"])
         by_id = {i: Product.model_validate_json(m["json"]) for i, m in zip(result["ids"], result["metadatas"])}
         return [by_id[i] for i in product_ids if i in by_id]
 
     def all_products(self) -> list[Product]:
-        result = self._collection.get(include=["metadatas"])
+        with self._errors("reading products"):
+            result = self._collection.get(include=["metadatas"])
         products = [Product.model_validate_json(m["json"]) for m in result["metadatas"]]
         return sorted(products, key=lambda p: p.id)
 

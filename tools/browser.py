@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +48,45 @@ DEFAULT_RATE_HZ = 2.0
 RECYCLE_AFTER_REQUESTS = 600
 
 
+class Watchdog:
+    """Turns a hung Chromium into a dead one. Playwright bounds navigations and clicks, but not ``evaluate``, so a
+    browser that stops answering (a frozen renderer, a stopped process) would block a session forever. The
+    browser ``pet``s this on every step it makes; after ``limit_s`` without one, the watchdog SIGKILLs Chromium's
+    process group (Playwright launches Chromium as a group leader), the blocked call fails, and the session
+    ends as for a crash: interrupted, with every frame already stored kept."""
+
+    def __init__(self, limit_s: float, pid: int | None) -> None:
+        self.limit_s = limit_s
+        self.pid = pid
+        self.fired = ""  # why it killed the browser, once it has
+        self._last = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chromium-watchdog", daemon=True)
+        if pid is not None:
+            self._thread.start()
+
+    def pet(self) -> None:
+        self._last = time.monotonic()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def kill(self, why: str) -> None:
+        self.fired = f"Chromium stopped responding ({why}); it was killed"
+        log.warning("%s (process group %s)", self.fired, self.pid)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError as exc:  # it ended meanwhile
+            log.debug("killing Chromium: %s", exc)
+
+    def _run(self) -> None:
+        while not self._stop.wait(min(0.5, self.limit_s / 4)):
+            idle = time.monotonic() - self._last
+            if idle > self.limit_s:
+                self.kill(f"no progress for {idle:.0f} s, limit {self.limit_s:g} s")
+                return
+
+
 @dataclass
 class CaptureStats:
     captured: int = 0  # screenshots taken
@@ -65,11 +107,31 @@ class BrowserConfig:
     allowed_origins: list[str] = field(default_factory=list)  # empty: only the start URL's origin
     rate_hz: float = DEFAULT_RATE_HZ  # interval captures while the shopper dwells
     extra_args: tuple[str, ...] = ()
+    hang_timeout_s: float | None = None  # no progress for this long = hung (default 3 navigation timeouts + 5 s)
+
+    @property
+    def hang_limit_s(self) -> float:
+        """One step may wait out a few Playwright timeouts (a price filter: fill, fill, navigate) before the
+        next capture; anything longer is a hang."""
+        return self.hang_timeout_s or 3 * self.navigation_timeout_s + 5
 
 
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def url_problem(url: str) -> str | None:
+    """Why the browser will not open ``url``: it only opens absolute http(s) URLs with a host (never file:,
+    javascript:, data: or a bare word). None when it will."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http(s) URL with a host; the browser only opens web pages"
+    return None
 
 
 _BEFORE_SHOT = f"""(() => ({{
@@ -95,6 +157,7 @@ class ShopperBrowser:
         self.last_frame: Frame | None = None
         self.requests_since_recycle = 0
         self._navigated = False
+        self.watchdog: Watchdog | None = None
 
     def __enter__(self) -> Self:
         if not self.config.executable.exists():
@@ -108,22 +171,51 @@ class ShopperBrowser:
                 executable_path=str(self.config.executable), headless=self.config.headless,
                 args=[*CHROMIUM_FLAGS, *self.config.extra_args],
             )
+            self.watchdog = Watchdog(self.config.hang_limit_s, self._browser_pid())
             self.page = self._new_page()
         except PlaywrightError as exc:
             self.__exit__(None, None, None)
             raise BrowserError(f"could not start Chromium: {exc}") from exc
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object = None, exc: BaseException | None = None, tb: object = None) -> None:
+        self.pet()  # closing a hung browser is bounded by the watchdog too
         try:
             if self._browser is not None and self._browser.is_connected():
                 self._browser.close()
-        except PlaywrightError as exc:  # it died meanwhile: nothing left to close
-            log.debug("closing the browser: %s", exc)
+        except PlaywrightError as error:  # it died meanwhile: nothing left to close
+            log.debug("closing the browser: %s", error)
         finally:
+            if self.watchdog is not None:
+                self.watchdog.stop()
             if self._playwright is not None:
                 self._playwright.stop()
             self._browser = self._playwright = self.page = None
+        hang = self.watchdog.fired if self.watchdog else ""
+        if hang and isinstance(exc, Exception) and not isinstance(exc, BrowserGone):
+            raise BrowserGone(hang) from exc  # whatever call the hang broke, say what happened
+        if hang and isinstance(exc, BrowserGone) and hang not in str(exc):
+            exc.args = (f"{hang}: {exc}",)
+
+    def _browser_pid(self) -> int | None:
+        """Chromium's main process (the leader of its process group), for the watchdog."""
+        try:
+            cdp = self._browser.new_browser_cdp_session()
+            info = cdp.send("SystemInfo.getProcessInfo")["processInfo"]
+            cdp.detach()
+            pid = next(p["id"] for p in info if p["type"] == "browser")
+        except (PlaywrightError, KeyError, StopIteration) as exc:
+            log.warning("no watchdog for this browser (its process id is unknown: %s)", exc)
+            return None
+        try:
+            return pid if os.getpgid(pid) == pid else None  # never kill a group that is not Chromium's own
+        except OSError:
+            return None
+
+    def pet(self) -> None:
+        """The browser made progress (the watchdog waits for the next step)."""
+        if self.watchdog is not None:
+            self.watchdog.pet()
 
     def _new_page(self) -> Page:
         context = self._browser.new_context(
@@ -141,6 +233,7 @@ class ShopperBrowser:
         on the same URL once ``max_requests`` have passed (the tab's history is not needed there)."""
         if self.page is None or self.requests_since_recycle < max_requests:
             return False
+        self.pet()
         url, old = self.page.url, self.page.context
         try:
             self.page = self._new_page()
@@ -162,6 +255,8 @@ class ShopperBrowser:
             route.abort("blockedbyclient")
 
     def goto(self, url: str) -> None:
+        if (problem := url_problem(url)) is not None:
+            raise BrowserError(problem)
         # The first page a session opens (the shop) is always allowed, besides the configured origins.
         if not self._navigated and origin_of(url) not in self.config.allowed_origins:
             self.config.allowed_origins.append(origin_of(url))
@@ -169,7 +264,13 @@ class ShopperBrowser:
         if origin_of(url) not in self.config.allowed_origins:
             raise BrowserError(f"{url} is outside the allowed origins {self.config.allowed_origins}")
         assert self.page is not None
-        self.page.goto(url, wait_until="load")
+        self.pet()
+        try:
+            self.page.goto(url, wait_until="load")
+        except PlaywrightError as exc:
+            if not self.alive:
+                raise
+            raise BrowserError(f"could not open {url}: {str(exc).splitlines()[0]}") from exc
 
     @property
     def alive(self) -> bool:
@@ -191,6 +292,7 @@ class ShopperBrowser:
         database. Blank frames and frames of a page still loading are counted, not stored."""
         assert self.page is not None
         started = time.perf_counter()
+        self.pet()
         try:
             # One round trip before the shot (state, images, mask) and one after (unmask, scroll, title).
             state = self.page.evaluate(_BEFORE_SHOT)
@@ -211,8 +313,12 @@ class ShopperBrowser:
             url, title, scroll_y = self.page.url, after["title"], int(after["scroll"])
         except PlaywrightError as exc:
             if isinstance(exc, PlaywrightTimeout) and self.alive:
-                raise BrowserError(f"screenshot timed out on {self.page.url}") from exc
-            raise BrowserGone(f"the browser went away during capture: {exc}") from exc
+                if self.watchdog is None or self.watchdog.pid is None:
+                    raise BrowserError(f"screenshot timed out on {self.page.url}") from exc
+                self.watchdog.kill(f"a viewport screenshot timed out on {self.page.url}")  # a hung renderer
+            raise BrowserGone(self.watchdog.fired if self.watchdog and self.watchdog.fired
+                              else f"the browser went away during capture: {exc}") from exc
+        self.pet()
         self.stats.captured += 1
         facts = examine(png)
         if facts.blank:

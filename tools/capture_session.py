@@ -66,9 +66,12 @@ def capture_script(
             run = run_persona(browser, start_url, persona, pace_s=pace_s, deadline=deadline)
             failed = run.failed_steps
             browser.idle(max(0.0, deadline - time.monotonic()))  # the shopper keeps looking until the end
-    except BrowserGone as exc:
+    except (BrowserGone, OSError) as exc:  # a dead browser or a full disk: keep what was captured, say why
         status, note = "interrupted", str(exc).splitlines()[0]
         log.warning("session %s interrupted: %s", session_id, note)
+    except BaseException as exc:  # anything else (Ctrl-C, a bug) still leaves the session marked, then goes on up
+        status, note = "interrupted", (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise
     finally:
         frames.end_session(session_id, status, note)
     return report(frames, session_id, source, browser.stats, started, status, note, failed)
@@ -76,13 +79,13 @@ def capture_script(
 
 def browse_session(config: BrowserConfig, frames: FrameStore, session_id: str, shop_url: str, persona: Persona,
                    pace_s: float = 0.5, on_frame: Callable[[Frame], None] | None = None) -> ScriptRun:
-    """Play ``persona`` once into an open session and end it: complete, or interrupted (then re-raised) when the
-    browser dies; every frame already captured is kept either way."""
+    """Play ``persona`` once into an open session and end it: complete, or interrupted (then re-raised) when
+    anything stops it; every frame already captured is kept either way."""
     try:
         with ShopperBrowser(config, frames, session_id) as browser:
             run = run_persona(browser, shop_url, persona, on_frame=on_frame, pace_s=pace_s)
-    except BrowserGone as exc:
-        frames.end_session(session_id, "interrupted", str(exc).splitlines()[0])
+    except BaseException as exc:  # a dead browser, a full disk, Ctrl-C: the session is not left "running"
+        frames.end_session(session_id, "interrupted", (str(exc).splitlines() or [type(exc).__name__])[0])
         raise
     frames.end_session(session_id, "complete")
     return run

@@ -8,10 +8,12 @@ not stored again. A blob is written (atomically) before its row, so a crash neve
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from tools.phash import ImageFacts, distance, examine
@@ -48,6 +50,23 @@ CREATE INDEX IF NOT EXISTS frames_by_sha ON frames(sha256);
 """
 _COLUMNS = ("session_id, sequence, captured_at, sha256, path, url, title, width, height, scroll_y, reason, "
             "duplicate_of, phash")
+
+
+def _write_atomically(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` by way of a temporary file of its own, so a crash or a full disk never leaves a
+    half-written file under a content hash (and no temporary file is left behind when the write fails)."""
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with tmp.open("wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return True
 
 
 class FrameStoreError(RuntimeError):
@@ -129,32 +148,41 @@ class FrameStore:
         ids = [row[0] for row in self._db.execute("SELECT session_id FROM sessions ORDER BY created_at, rowid")]
         return [self.session(session_id) for session_id in ids]
 
-    def delete_session(self, session_id: str) -> int:
-        """Remove a session's rows and every file no other session uses; returns the files removed."""
+    def delete_session(self, session_id: str, forget: Callable[[set[str]], None] | None = None) -> int:
+        """Remove a session's rows and every file no other session uses; returns the files removed. ``forget``
+        gets the content hashes no session holds any more, so caches of what was read from them go too."""
         self.session(session_id)  # raises for an unknown id
         with self._lock:
             shas = {row[0] for row in self._db.execute(
                 "SELECT DISTINCT sha256 FROM frames WHERE session_id = ? AND duplicate_of IS NULL", (session_id,))}
             self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM frames WHERE session_id = ?", (session_id,))
-            self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
-            still_used = {row[0] for row in self._db.execute(
-                f"SELECT DISTINCT sha256 FROM frames WHERE sha256 IN ({','.join('?' * len(shas))})", tuple(shas))}
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("DELETE FROM frames WHERE session_id = ?", (session_id,))
+                self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+                still_used = {row[0] for row in self._db.execute(
+                    f"SELECT DISTINCT sha256 FROM frames WHERE sha256 IN ({','.join('?' * len(shas))})",
+                    tuple(shas))}
+                self._db.execute("COMMIT")
+            except BaseException:  # all or nothing, and no transaction left open to block other writers
+                if self._db.in_transaction:  # SQLite may have rolled back itself (a full disk)
+                    self._db.execute("ROLLBACK")
+                raise
             self._kept.pop(session_id, None)
         removed = 0
         for sha in shas - still_used:
             for path in self.blobs.glob(f"{sha[:2]}/{sha}.*"):
                 path.unlink(missing_ok=True)
                 removed += 1
+        if forget is not None and shas - still_used:
+            forget(shas - still_used)
         return removed
 
-    def prune(self, older_than_days: float) -> list[str]:
+    def prune(self, older_than_days: float, forget: Callable[[set[str]], None] | None = None) -> list[str]:
         """Delete sessions created more than ``older_than_days`` ago (the retention period)."""
         cutoff = time.time() - older_than_days * 86400
         old = [row[0] for row in self._db.execute("SELECT session_id FROM sessions WHERE created_at < ?", (cutoff,))]
         for session_id in old:
-            self.delete_session(session_id)
+            self.delete_session(session_id, forget)
         return old
 
     # -- frames ------------------------------------------------------------------------------------------
@@ -192,6 +220,7 @@ class FrameStore:
             sequence = self._db.execute(
                 "SELECT COALESCE(MAX(sequence), -1) + 1 FROM frames WHERE session_id = ?", (session_id,)
             ).fetchone()[0]
+            wrote = False  # a new file under its hash, by this call
             if match is not None:
                 duplicate_of = f"{session_id}:{match}"
                 sha, path = self._db.execute(
@@ -200,23 +229,25 @@ class FrameStore:
             else:
                 duplicate_of = None
                 path = str(self.blobs / sha[:2] / f"{sha}{suffix}")
-                if not Path(path).exists():
-                    Path(path).parent.mkdir(exist_ok=True)
-                    tmp = Path(path).with_suffix(".tmp")
-                    tmp.write_bytes(data)
-                    tmp.replace(path)  # atomic: a crash never leaves a half-written blob under its hash
-                kept.append((facts.phash, sequence, sha))
+                wrote = not Path(path).exists() and _write_atomically(Path(path), data)
             frame = Frame(
                 frame_id=f"{session_id}:{sequence}", session_id=session_id, sequence=sequence, path=path,
                 sha256=sha, captured_at=time.time() if captured_at is None else captured_at, url=url, title=title,
                 width=facts.width, height=facts.height, scroll_y=scroll_y, reason=reason, duplicate_of=duplicate_of,
                 phash=facts.phash,
             )
-            self._db.execute(
-                f"INSERT INTO frames ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, sequence, frame.captured_at, sha, path, url, title, facts.width, facts.height,
-                 scroll_y, reason, duplicate_of, facts.phash),
-            )
+            try:
+                self._db.execute(
+                    f"INSERT INTO frames ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (session_id, sequence, frame.captured_at, sha, path, url, title, facts.width, facts.height,
+                     scroll_y, reason, duplicate_of, facts.phash),
+                )
+            except sqlite3.Error:  # e.g. the disk is full: no row, and no file only this row would have used
+                if wrote and not self._db.execute("SELECT 1 FROM frames WHERE sha256 = ?", (sha,)).fetchone():
+                    Path(path).unlink(missing_ok=True)
+                raise
+            if duplicate_of is None:  # only a frame with a row can be the original of a later duplicate
+                kept.append((facts.phash, sequence, sha))
         return frame
 
     def frames(self, session_id: str, unique_only: bool = False) -> list[Frame]:

@@ -96,6 +96,13 @@ class OcrCache:
                                    (sha256, ENGINE_KEY)).fetchone()
         return [OcrLine(*item) for item in json.loads(row[0])] if row else None
 
+    def forget(self, hashes: set[str]) -> None:
+        """Erase what was read from these images, also from the database's free pages and its write-ahead log."""
+        with self._lock:
+            self._db.execute("PRAGMA secure_delete = ON")
+            self._db.executemany("DELETE FROM ocr WHERE sha256 = ?", [(sha,) for sha in sorted(hashes)])
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def put(self, sha256: str, lines: list[OcrLine]) -> None:
         payload = json.dumps([[ln.text, ln.x0, ln.y0, ln.x1, ln.y1, ln.score] for ln in lines])
         with self._lock:
