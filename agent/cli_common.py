@@ -16,6 +16,8 @@ class UsageError(ValueError):
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="where the catalog store and screenshots live")
+    common.add_argument("--chroma-url", help="use the Chroma server at this URL (e.g. http://127.0.0.1:8000) "
+                                             "instead of the embedded catalog store")
     common.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     common.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     return common
@@ -41,8 +43,8 @@ def model_options() -> argparse.ArgumentParser:
     return options
 
 
-_FLAG_SETTINGS = ("data_dir", "k", "openai_base_url", "openai_api_key", "vision_model", "chat_model",
-                  "capture_rate_hz", "retention_days")
+_FLAG_SETTINGS = ("data_dir", "chroma_url", "k", "openai_base_url", "openai_api_key", "vision_model",
+                  "chat_model", "capture_rate_hz", "retention_days")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -10,6 +10,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
@@ -34,6 +35,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the catalog store and screenshots live")
     catalog_dir: Path | None = Field(None, description="Chroma store directory (default: DATA_DIR/catalog)")
+    chroma_url: str | None = Field(
+        None, description="A `chroma run` server, e.g. http://127.0.0.1:8000; unset = the embedded store")
     frames_dir: Path | None = Field(None, description="Screenshot database (default: DATA_DIR/frames)")
     chromium_path: Path = Field(Path("/usr/bin/chromium"), description="The Chromium binary Playwright drives")
     chromium_args: list[str] = Field(default_factory=list, description="Extra Chromium command-line switches")
@@ -65,6 +68,22 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value or None
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"{value!r} has an invalid port (expected e.g. http://127.0.0.1:8000)") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+            raise ValueError(f"{value!r} must be http:// or https://, a host and a port, e.g. http://127.0.0.1:8000")
+        if parts.path.strip("/") or parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(f"{value!r} must be only scheme, host and port, e.g. http://127.0.0.1:8000")
+        return f"{parts.scheme}://{parts.netloc}"
 
     @classmethod
     def settings_customise_sources(
@@ -100,7 +119,8 @@ def config_file() -> Path:
 
 
 # Settings that the run commands also take as flags (agent/cli.py); the rest come from env or the file.
-CLI_FLAGS = frozenset({"data_dir", "k", "openai_base_url", "openai_api_key", "vision_model", "chat_model"})
+CLI_FLAGS = frozenset({"data_dir", "chroma_url", "k", "openai_base_url", "openai_api_key", "vision_model",
+                       "chat_model"})
 
 
 def flag_name(field: str) -> str:

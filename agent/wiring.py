@@ -57,7 +57,16 @@ class Runtime:
 
 
 def open_store(settings: Settings) -> CatalogStore:
+    """The Chroma server at ``chroma_url`` when set, else the embedded store in ``catalog_path``."""
+    if settings.chroma_url:
+        return CatalogStore.connect(settings.chroma_url)
     return CatalogStore.open(settings.catalog_path)
+
+
+def catalog_backend_name(settings: Settings) -> str:
+    if settings.chroma_url:
+        return f"Chroma HttpClient to the server at {settings.chroma_url}"
+    return f"Chroma PersistentClient at {settings.catalog_path}"
 
 
 def forget_readings(settings: Settings) -> Callable[[set[str]], None]:
@@ -209,7 +218,7 @@ def build_runtime(settings: Settings, products: list[Product] | None = None, ima
         summariser=summariser.name,
         chat_model=CHAT_BACKEND_OFFLINE,
         embedding="all-MiniLM-L6-v2 int8 ONNX (onnxruntime, offline)",
-        catalog=f"Chroma PersistentClient at {settings.catalog_path}",
+        catalog=catalog_backend_name(settings),
         optimizer="OR-Tools SCIP MILP (MNL, Charnes-Cooper linearisation)",
         browser=f"Chromium {settings.chromium_path} via Playwright (headless={settings.headless})",
     )

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 
@@ -25,6 +27,7 @@ _MAX_CATEGORY_LEVELS = 6  # category filters match any of the first six levels o
 INDEX_VERSION = 2
 
 
+CONNECT_TIMEOUT_S = 5.0  # how long connecting waits for a Chroma server's heartbeat
 LOCK_WAIT_S = 10.0  # how long opening waits for another process's write to the store to finish
 _DATABASE = "chroma.sqlite3"
 
@@ -38,6 +41,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _remedy(location: str) -> str:
+    if location.startswith(("http://", "https://")):
+        return f"check that the Chroma server at {location} is running and healthy (its log says more)"
     return (f"if it is damaged, delete the folder {location} and run again: the demo catalog is embedded again "
             "on the next run (about 15 s), a catalog of your own with `interarec catalog ingest FILE`")
 
@@ -131,12 +136,12 @@ def _metadata(product: Product) -> dict[str, Any]:
 class CatalogStore:
     """A Chroma collection of products. Use :meth:`open` for an embedded store on disk."""
 
-    def __init__(self, client: Any, location: str = "the Chroma server") -> None:
+    def __init__(self, client: Any, location: str = "the Chroma server", collection: str = COLLECTION) -> None:
         self._client = client
         self.location = location
         with self._errors("opening the products collection"):
             self._collection = client.get_or_create_collection(
-                COLLECTION,
+                collection,
                 embedding_function=MiniLMOnnxEmbedding(),
                 configuration={"hnsw": {"space": "cosine"}},
             )
@@ -148,6 +153,9 @@ class CatalogStore:
             yield
         except ChromaError as exc:
             raise CatalogError(f"the catalog store at {self.location} failed {doing}: {_first_line(exc)}; "
+                               f"{_remedy(self.location)}") from exc
+        except httpx.HTTPError as exc:  # a Chroma server that went away or stopped answering
+            raise CatalogError(f"the Chroma server at {self.location} failed {doing}: {_first_line(exc)}; "
                                f"{_remedy(self.location)}") from exc
 
     @classmethod
@@ -171,10 +179,34 @@ class CatalogStore:
         return store
 
     @classmethod
-    def connect(cls, host: str, port: int) -> CatalogStore:
-        """A store on a ``chroma run`` server."""
-        client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
-        return cls(client, f"http://{host}:{port}")
+    def connect(cls, host: str, port: int | None = None, *, ssl: bool = False, collection: str = COLLECTION,
+                timeout_s: float = CONNECT_TIMEOUT_S) -> CatalogStore:
+        """A store on a ``chroma run`` server: ``connect("127.0.0.1", 8000)`` or ``connect("http://127.0.0.1:8000")``
+        (an https URL turns on ``ssl``). Telemetry is off. Embeddings are computed here, by our registered function,
+        so the server needs no model. A server that does not answer its heartbeat within ``timeout_s`` fails here
+        with a CatalogError naming the URL."""
+        if "://" in host:
+            parts = urlsplit(host)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.port is None:
+                raise CatalogError(f"not a Chroma server URL: {host!r} (expected e.g. http://127.0.0.1:8000)")
+            host, port, ssl = parts.hostname, parts.port, parts.scheme == "https"
+        if port is None:
+            raise CatalogError(f"no port given for the Chroma server at {host}")
+        scheme = "https" if ssl else "http"
+        url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+        try:  # Chroma's own client waits without a time limit, so a silent server would hang the run
+            httpx.get(f"{url}/api/v2/heartbeat", timeout=timeout_s).raise_for_status()
+        except httpx.HTTPError as exc:
+            why = f"no answer within {timeout_s:g} s" if isinstance(exc, httpx.TimeoutException) else _first_line(exc)
+            raise CatalogError(f"cannot reach the Chroma server at {url} ({why}): start it (`chroma run --host HOST "
+                               "--port PORT --path DIR`), or drop --chroma-url / INTERAREC_CHROMA_URL to use the "
+                               "embedded store") from exc
+        try:
+            client = chromadb.HttpClient(host=host, port=port, ssl=ssl,
+                                         settings=ChromaSettings(anonymized_telemetry=False))
+        except (ValueError, ChromaError, httpx.HTTPError) as exc:  # Chroma says ValueError for "cannot connect"
+            raise CatalogError(f"cannot use the Chroma server at {url}: {_first_line(exc)}") from exc
+        return cls(client, url, collection)
 
     def count(self) -> int:
         with self._errors("counting products"):

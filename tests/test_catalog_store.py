@@ -1,12 +1,25 @@
-"""The Chroma-backed catalog: idempotent upsert, filtered semantic search, persistence across store objects."""
+"""The Chroma-backed catalog: idempotent upsert, filtered semantic search, persistence across store objects.
+
+Every store test runs twice: on the embedded store (PersistentClient) and on a real `chroma run` server
+(HttpClient; the ``chroma_server`` fixture in conftest.py), each test in collections of its own.
+"""
 
 from __future__ import annotations
+
+import socket
+import time
+import uuid
+from pathlib import Path
 
 import pytest
 from chromadb.api.shared_system_client import SharedSystemClient
 
+from agent.cli_common import common_options, settings_from
+from agent.settings import SettingsError, load_settings
+from agent.wiring import open_store
 from catalog.models import Product
-from catalog.store import CatalogStore, SearchFilters
+from catalog.store import CatalogError, CatalogStore, SearchFilters
+from tests.conftest import free_port
 
 
 def _p(pid: str, title: str, path: list[str], *, brand: str | None = None, price: float | None = None,
@@ -36,12 +49,64 @@ PRODUCTS = [
 BY_ID = {p.id: p for p in PRODUCTS}
 
 
+class Stores:
+    """Opens stores in one mode: ``embedded`` (a folder each) or ``server`` (a collection each on the server)."""
+
+    def __init__(self, mode: str, root: Path, server_url: str | None) -> None:
+        self.mode, self.root, self.server_url = mode, root, server_url
+        self.prefix = f"t{uuid.uuid4().hex[:12]}"
+        self.opened: list[CatalogStore] = []
+
+    def open(self, name: str = "store") -> CatalogStore:
+        if self.mode == "embedded":
+            store = CatalogStore.open(self.root / name)
+        else:
+            store = CatalogStore.connect(self.server_url, collection=f"{self.prefix}-{name}")
+        self.opened.append(store)
+        return store
+
+    def reopen(self, name: str = "store") -> CatalogStore:
+        """The store as a new process would see it: Chroma's per-path client cache dropped first."""
+        SharedSystemClient.clear_system_cache()
+        return self.open(name)
+
+    def close(self) -> None:
+        if self.mode == "server":  # keep the shared server small; the tests' collections are theirs alone
+            for name in {s._collection.name for s in self.opened}:
+                self.opened[0]._client.delete_collection(name)
+
+
+@pytest.fixture(scope="module", params=["embedded", "server"])
+def mode(request) -> str:
+    return request.param
+
+
+def _stores(mode: str, request, root: Path) -> Stores:
+    """The server is started only when a server-mode test runs (so ``-k embedded`` needs no server)."""
+    return Stores(mode, root, request.getfixturevalue("chroma_server") if mode == "server" else None)
+
+
+@pytest.fixture
+def stores(mode, request, tmp_path):
+    stores = _stores(mode, request, tmp_path)
+    yield stores
+    stores.close()
+
+
+@pytest.fixture
+def store(stores) -> CatalogStore:
+    """A new, empty store in this test's mode."""
+    return stores.open()
+
+
 @pytest.fixture(scope="module")
-def filled_store(tmp_path_factory) -> CatalogStore:
+def filled_store(mode, request, tmp_path_factory) -> CatalogStore:
     """A store holding PRODUCTS, shared by the read-only search tests."""
-    store = CatalogStore.open(tmp_path_factory.mktemp("catalog-shared"))
+    stores = _stores(mode, request, tmp_path_factory.mktemp("catalog-shared"))
+    store = stores.open()
     store.upsert(PRODUCTS)
-    return store
+    yield store
+    stores.close()
 
 
 def _ids(store: CatalogStore, query: str, filters: SearchFilters | None = None) -> set[str]:
@@ -55,8 +120,7 @@ def _expected(predicate) -> set[str]:
 # ---------------------------------------------------------------- upsert
 
 
-def test_upsert_reports_added_then_unchanged_and_is_idempotent(tmp_path):
-    store = CatalogStore.open(tmp_path / "store")
+def test_upsert_reports_added_then_unchanged_and_is_idempotent(store):
     first = store.upsert(PRODUCTS)
     assert (first.added, first.updated, first.unchanged) == (len(PRODUCTS), 0, 0)
     assert sorted(first.ids) == sorted(BY_ID)
@@ -67,8 +131,7 @@ def test_upsert_reports_added_then_unchanged_and_is_idempotent(tmp_path):
     assert store.count() == len(PRODUCTS)
 
 
-def test_changed_product_is_updated_and_the_new_values_are_served(tmp_path):
-    store = CatalogStore.open(tmp_path / "store")
+def test_changed_product_is_updated_and_the_new_values_are_served(store):
     store.upsert(PRODUCTS)
     cheaper = BY_ID["w1"].model_copy(update={"price": 999.0})
     retitled = BY_ID["m1"].model_copy(update={"title": "Printed stoneware coffee cup"})
@@ -83,8 +146,7 @@ def test_changed_product_is_updated_and_the_new_values_are_served(tmp_path):
     assert "w1" in _ids(store, "watch", SearchFilters(max_price=1000))
 
 
-def test_duplicate_ids_in_one_upsert_count_once_and_last_wins(tmp_path):
-    store = CatalogStore.open(tmp_path / "store")
+def test_duplicate_ids_in_one_upsert_count_once_and_last_wins(store):
     first = BY_ID["w2"]
     last = first.model_copy(update={"price": 650.0})
     report = store.upsert([first, last])
@@ -93,8 +155,7 @@ def test_duplicate_ids_in_one_upsert_count_once_and_last_wins(tmp_path):
     assert store.get(["w2"])[0].price == 650.0
 
 
-def test_empty_store_search_returns_nothing(tmp_path):
-    store = CatalogStore.open(tmp_path / "store")
+def test_empty_store_search_returns_nothing(store):
     assert store.count() == 0
     assert store.search("watch") == []
 
@@ -199,15 +260,10 @@ def test_all_products_sorted_by_id(filled_store):
 # ---------------------------------------------------------------- persistence
 
 
-def test_reopened_store_finds_products_and_searches(tmp_path):
-    path = tmp_path / "store"
-    store = CatalogStore.open(path)
-    store.upsert(PRODUCTS)
-    del store
-    # Drop Chroma's per-path client cache so the next open reads from disk, as a new process would.
-    SharedSystemClient.clear_system_cache()
-
-    reopened = CatalogStore.open(path)
+def test_reopened_store_finds_products_and_searches(stores):
+    stores.open().upsert(PRODUCTS)
+    # Drop Chroma's per-path client cache so the next open reads from disk (or the server), as a new process would.
+    reopened = stores.reopen()
     assert reopened.count() == len(PRODUCTS)
     assert reopened.get(["s1"])[0] == BY_ID["s1"]
     hits = reopened.search("ceramic coffee mug", SearchFilters(max_price=400), limit=5)
@@ -217,8 +273,55 @@ def test_reopened_store_finds_products_and_searches(tmp_path):
     assert (report.added, report.updated, report.unchanged) == (0, 0, len(PRODUCTS))
 
 
-def test_category_filter_matches_a_fourth_level(tmp_path):
-    store = CatalogStore.open(tmp_path / "store")
+def test_category_filter_matches_a_fourth_level(store):
     deep = _p("d1", "Titan analog watch", ["Fashion", "Accessories", "Watches", "Analog Watches"], price=900)
     store.upsert([deep])
     assert _ids(store, "watch", SearchFilters(categories=("analog watches",))) == {"d1"}
+
+
+# ---------------------------------------------------------------- the Chroma server setting and its failures
+
+
+def test_unreachable_server_fails_fast_with_an_error_naming_the_url():
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    started = time.monotonic()
+    with pytest.raises(CatalogError, match=f"cannot reach the Chroma server at {url}"):
+        CatalogStore.connect(url)
+    assert time.monotonic() - started < 3
+
+
+def test_a_server_that_never_answers_times_out():
+    with socket.socket() as silent:  # accepts connections (the backlog) but never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(CatalogError, match=f"{url} .*within 0.5 s"):
+            CatalogStore.connect(url, timeout_s=0.5)
+        assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "ftp://127.0.0.1:8000", "http://127.0.0.1",
+                                 "http://:8000", "http://127.0.0.1:port", "http://127.0.0.1:8000/api"])
+def test_invalid_chroma_url_is_a_settings_error_naming_the_variable_and_flag(url):
+    with pytest.raises(SettingsError, match="chroma_url.*INTERAREC_CHROMA_URL or --chroma-url"):
+        load_settings(chroma_url=url)
+
+
+def test_chroma_url_from_environment_and_flag(monkeypatch):
+    assert load_settings().chroma_url is None
+    monkeypatch.setenv("INTERAREC_CHROMA_URL", "https://chroma.example:443/")
+    assert load_settings().chroma_url == "https://chroma.example:443"
+    args = common_options().parse_args(["--chroma-url", "http://127.0.0.1:8123"])
+    assert settings_from(args).chroma_url == "http://127.0.0.1:8123"  # the flag wins over the environment
+
+
+def test_open_store_uses_the_server_when_chroma_url_is_set(chroma_server):
+    store = open_store(load_settings(chroma_url=chroma_server))
+    try:
+        assert store.location == chroma_server
+        store.upsert(PRODUCTS[:3])
+        assert store.get(["w2"]) == [BY_ID["w2"]]  # embedded client-side by our function: the server has no model
+    finally:
+        store._client.delete_collection(store._collection.name)
+    assert not (load_settings().data_dir / "catalog").exists()  # the embedded store was not opened
