@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import html
 import json
-import os
 import random
 import re
 from collections import defaultdict
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.models import Product
+from catalog.shared_data import shared_data_root
 from evals.cases import EvalCase
 from tools.personas import Persona, Step
 
@@ -48,13 +48,20 @@ class Session:
     items: tuple[str, ...]  # dataset item IDs, titled only, in the documented order
 
 
+class DataMissing(FileNotFoundError):
+    """The shared dataset is not on this machine."""
+
+
 def data_dir(root: Path | str | None = None) -> Path:
     """The directory holding the domain folders: ``root`` if given, else ``$INTERAREC_SHARED_DATA`` (the shared
     data root) or ``<repo>/../shared/data``, plus ``sessions-bundlerec-amazon``."""
     if root is not None:
         return Path(root)
-    shared = os.environ.get("INTERAREC_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
-    return Path(shared) / DATASET_DIR
+    shared = shared_data_root()
+    if shared is None or not (shared / DATASET_DIR).is_dir():
+        raise DataMissing(f"the BundleRec Amazon sessions are not here ({shared or 'no shared/data folder found'}); "
+                          "set INTERAREC_SHARED_DATA to the folder that holds sessions-bundlerec-amazon")
+    return shared / DATASET_DIR
 
 
 def catalog_id(domain: str, item_id: str) -> str:

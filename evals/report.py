@@ -41,6 +41,7 @@ def markdown(doc: dict[str, Any]) -> str:
              f"{doc['seconds']:.0f} s.", "", "Backends: " + "; ".join(f"{k}: {v}" for k, v in doc["backends"].items())
              + ".", "",
              "## Ranking (mean [95% bootstrap interval])", "", *main_table(doc), ""]
+    lines += [f"Skipped {name}: {why}" for name, why in doc.get("skipped_datasets", {}).items()] + [""]
     lines += ["## More metrics", ""]
     rows = [[dataset, method, *(_cell(v.get(m)) for m in DETAIL)]
             for dataset, methods in doc["metrics"].items() for method, v in methods.items()]

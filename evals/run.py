@@ -180,14 +180,22 @@ def run_suite(suite: Suite, settings: Settings, out: Path, progress: Callable[[s
     datasets = {"synthetic": suite.synthetic} | {f"amazon-{d}": n for d, n in suite.amazon.items()}
     records: list[Record] = []
     infos: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
     for name, size in datasets.items():
         if only and name not in only:
             continue
-        got, infos[name] = run_dataset(name, size, settings, out, suite.ablations, progress, suite.amazon_catalog)
+        try:
+            got, infos[name] = run_dataset(name, size, settings, out, suite.ablations, progress,
+                                           suite.amazon_catalog)
+        except amazon.DataMissing as exc:  # a checkout without ../shared/data: say so, run the rest
+            skipped[name] = str(exc)
+            progress(f"{name}: skipped: {exc}")
+            continue
         records += got
     trajectories = run_scenarios(settings, progress)
     doc = aggregate(records, infos, suite.resamples)
     doc["trajectories"] = trajectories
+    doc["skipped_datasets"] = skipped
     doc.update({
         "suite": suite.name, "seconds": round(time.perf_counter() - started, 1),
         "revision": git_revision(), "prompts": {name: prompts.prompt_hash(name) for name in _prompt_names()},

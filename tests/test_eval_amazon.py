@@ -137,6 +137,7 @@ def test_limit_is_a_seeded_sample(toy: Path) -> None:
 def test_data_dir_honours_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert data_dir(tmp_path) == tmp_path
     monkeypatch.setenv("INTERAREC_SHARED_DATA", str(tmp_path))
+    (tmp_path / "sessions-bundlerec-amazon").mkdir()
     assert data_dir() == tmp_path / "sessions-bundlerec-amazon"
     with pytest.raises(ValueError):
         load_catalog("books", tmp_path)

@@ -117,3 +117,13 @@ def test_metrics_json_has_no_nan(tmp_path):
 
     assert json.dumps(_finite({"a": [float("nan"), 1.0], "b": {"c": float("inf")}})) == \
         '{"a": [null, 1.0], "b": {"c": null}}'
+
+
+def test_a_checkout_without_the_shared_data_says_where_to_point(monkeypatch, tmp_path):
+    from catalog.shared_data import shared_data_root
+    from evals import amazon
+
+    monkeypatch.setenv("INTERAREC_SHARED_DATA", str(tmp_path))
+    assert shared_data_root() == tmp_path
+    with pytest.raises(amazon.DataMissing, match="INTERAREC_SHARED_DATA"):
+        amazon.data_dir()

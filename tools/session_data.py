@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from catalog.shared_data import shared_data_root
 
 DIGINETICA_DIR = "sessions-diginetica-sample"
 DIGINETICA_FILE = "sample_train-item-views.csv"
@@ -131,8 +132,8 @@ def _day(ordinal: float) -> str:
 
 def diginetica_path() -> Path:
     """``$INTERAREC_SHARED_DATA`` (the shared data root) or ``<repo>/../shared/data``, plus the sample's file."""
-    shared = os.environ.get("INTERAREC_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
-    return Path(shared) / DIGINETICA_DIR / DIGINETICA_FILE
+    shared = shared_data_root() or Path("shared") / "data"  # a relative path gives a clear "cannot read" error
+    return shared / DIGINETICA_DIR / DIGINETICA_FILE
 
 
 def diginetica_split(path: Path | str | None = None, test_days: float = 7, min_item_support: int = 5,
