@@ -100,7 +100,8 @@ def _plot_main(doc: dict[str, Any]) -> str:
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(datasets))], datasets)
     ax.set_ylabel("HR@10")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=7, ncol=3)
+    if methods:
+        ax.legend(fontsize=7, ncol=3)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
