@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import re
 import time
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from typing import Any
 from PIL import Image
 
 from catalog.models import Product
+from tools.atomic import write_atomically
 from tools.explain import money
 from tools.schemas import Frame
 
@@ -224,11 +224,5 @@ def write_report(path: Path, state: dict[str, Any], frames: list[Frame], product
                 f'<title>InteraRec report {_e(state.get("session_id", ""))}</title><style>{_CSS}</style></head>'
                 f'<body>{"".join(body)}</body></html>\n')
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same dir, so the rename is atomic
-    try:
-        tmp.write_text(document, encoding="utf-8")
-        os.replace(tmp, path)  # readers see the old report or the whole new one, never half
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, document.encode("utf-8"))  # readers see the old report or the whole new one
     return path

@@ -17,8 +17,9 @@ from tools.candidates import SESSION_WEIGHT, retrieve, with_session_scores
 from tools.capture_session import browse_session
 from tools.constraints import constraints_from_summary
 from tools.optimizer import select
+from tools.readings import summarise_readings
 from tools.schemas import BehaviorSummary, Frame
-from tools.screen_reader import OfflineScreenReader, summarise_readings
+from tools.screen_reader import OfflineScreenReader
 from tools.session_models import SessionModel
 
 TEXT_ONLY_NAME = "text-only: weblog titles through the offline reader's rules (no screenshots)"

@@ -8,7 +8,6 @@ not stored again. A blob is written (atomically) before its row, so a crash neve
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import threading
 import time
@@ -16,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from tools.atomic import write_atomically
 from tools.phash import ImageFacts, distance, examine
 from tools.schemas import Frame, Session
 
@@ -53,19 +53,9 @@ _COLUMNS = ("session_id, sequence, captured_at, sha256, path, url, title, width,
 
 
 def _write_atomically(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` by way of a temporary file of its own, so a crash or a full disk never leaves a
-    half-written file under a content hash (and no temporary file is left behind when the write fails)."""
+    """Write a blob under its content hash, synced to disk, never half-written (tools/atomic.py)."""
     path.parent.mkdir(exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with tmp.open("wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, data, durable=True)
     return True
 
 
