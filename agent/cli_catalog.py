@@ -10,25 +10,74 @@ from pathlib import Path
 from agent import render
 from agent.cli_common import EXIT_ERROR, EXIT_OK, UsageError, common_options, settings_from
 from agent.wiring import ensure_demo_catalog, open_store
-from catalog.ingest import parse_file
 from catalog.store import SearchFilters
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    parsed = parse_file(Path(args.path))
-    for error in parsed.errors:
-        render.stderr.print(f"[yellow]skipped[/yellow] {args.path}: {error}", highlight=False)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from catalog.bulk_ingest import IngestRun, ingest_file
+    from catalog.ingest import check_file
+
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
+    path = Path(args.path)
+    check_file(path)  # a file that cannot be read at all fails before the store is opened
     store = open_store(settings_from(args))
-    report = store.upsert(parsed.products)
-    result = {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-              "rejected": len(parsed.errors), "errors": [str(e) for e in parsed.errors],
-              "duplicates_in_file": parsed.duplicates, "catalog_count": store.count()}
+    columns = (TextColumn("ingesting {task.fields[name]}"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=render.stderr, transient=True, disable=args.json) as progress:
+        task = progress.add_task("ingest", total=None, name=path.name, rate="")
+
+        def on_batch(run: IngestRun) -> None:
+            progress.update(task, total=run.lines, completed=run.lines_read,
+                            rate=f"{run.products_per_second:,.0f} products/s")
+
+        try:
+            run = ingest_file(store, path, batch_size=args.batch_size, on_batch=on_batch)
+        except KeyboardInterrupt:
+            render.stderr.print("interrupted: what was stored is kept; run the same command again to carry on "
+                                "(stored products are not embedded again)")
+            return 130
+    for error in run.errors:
+        render.stderr.print(f"[yellow]skipped[/yellow] {args.path}: {error}", highlight=False)
+    count = store.count()
+    result = {"added": run.added, "updated": run.updated, "unchanged": run.skipped,
+              "rejected": len(run.errors), "errors": [str(e) for e in run.errors],
+              "duplicates_in_file": run.duplicates, "catalog_count": count, "seconds": round(run.seconds, 2),
+              "products_per_second": round(run.products_per_second, 1)}
     if args.json:
         render.print_json(result)
     else:
-        render.stdout.print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-                            f"{len(parsed.errors)} rejected; the catalog holds {store.count()} products")
-    return EXIT_ERROR if parsed.errors and not parsed.products else EXIT_OK
+        render.stdout.print(f"{run.added} added, {run.updated} updated, {run.skipped} unchanged, "
+                            f"{len(run.errors)} rejected in {run.seconds:.1f} s "
+                            f"({run.products_per_second:,.0f} products/s); the catalog holds {count} products")
+    return EXIT_ERROR if run.errors and not (run.stored or run.skipped) else EXIT_OK
+
+
+def cmd_build_large(args: argparse.Namespace) -> int:
+    from catalog.build_large import LargeCatalogError, write_large_catalog
+    from catalog.shared_data import shared_data_root
+
+    if args.count < 1:
+        raise UsageError(f"--count must be at least 1, not {args.count}")
+    shared = Path(args.shared) if args.shared else shared_data_root()
+    if shared is None:
+        raise UsageError("the shared data folder (shared/data) is not beside this checkout: pass --shared DIR")
+    try:
+        stats = write_large_catalog(shared, Path(args.out), args.count)
+    except LargeCatalogError as exc:
+        raise UsageError(str(exc)) from exc
+    render.stdout.print(f"wrote {args.count:,} products to {args.out} ("
+                        + ", ".join(f"{k}: {v:,}" for k, v in sorted(stats.items())) + ")", highlight=False)
+    return EXIT_OK
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -91,7 +140,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     catalog = sub.add_parser("catalog", help="the product catalog").add_subparsers(dest="action", required=True)
     ingest = catalog.add_parser("ingest", parents=[common], help="add products from a JSONL or CSV file")
     ingest.add_argument("path")
+    ingest.add_argument("--batch-size", type=int, default=1000, help="products per store call (default 1000)")
     ingest.set_defaults(func=cmd_ingest)
+    large = catalog.add_parser("build-large", help="write a large catalog file (100,000 products) from the shared "
+                                                   "data, for scale tests; see catalog/README.md")
+    large.add_argument("--out", required=True, help="the JSON Lines file to write")
+    large.add_argument("--count", type=int, default=100_000)
+    large.add_argument("--shared", help="the shared data folder (default: shared/data beside the checkout)")
+    large.set_defaults(func=cmd_build_large)
     search = catalog.add_parser("search", parents=[common], help="semantic search with filters")
     search.add_argument("query")
     search.add_argument("--category", action="append")

@@ -82,33 +82,41 @@ def _soak(shop_url: str, frames: FrameStore, seconds: float) -> dict:
             "samples_seconds_tree_mib_python_mib": samples}
 
 
+def measure(seconds: float = 20.0, soak_seconds: float = 0.0) -> dict:
+    """The three rate scenarios of ``seconds`` each, and a memory run of ``soak_seconds`` (0 skips it)."""
+    with tempfile.TemporaryDirectory() as tmp, start_demo_shop() as shop:
+        frames = FrameStore(Path(tmp) / "frames")
+        scenarios = [
+            _scenario("scroll listing", shop.url, frames, 2.0, seconds, _scroll_listing),
+            _scenario("idle product page", shop.url, frames, 2.0, seconds, _idle_product),
+            _scenario("idle, fastest rate", shop.url, frames, 30.0, seconds, _idle_product),
+        ]
+        soak = _soak(shop.url, frames, soak_seconds) if soak_seconds > 0 else None
+        frames.close()
+    rows = [{"stage": "capture", "measure": f"{s['scenario']} at {s['rate_hz']:g} Hz", "median": s["frames_per_second"],
+             "p95": None, "unit": "frames/s kept"} for s in scenarios]
+    return {"settings": {"viewport": "1280x800", "near_duplicate_bits": 8, "seconds": seconds},
+            "scenarios": scenarios, "soak": soak, "rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each rate scenario")
     parser.add_argument("--soak", type=float, default=300.0, help="length of the memory run (0 skips it)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, start_demo_shop() as shop:
-        frames = FrameStore(Path(tmp) / "frames")
-        rows = [
-            _scenario("scroll listing", shop.url, frames, 2.0, args.seconds, _scroll_listing),
-            _scenario("idle product page", shop.url, frames, 2.0, args.seconds, _idle_product),
-            _scenario("idle, fastest rate", shop.url, frames, 30.0, args.seconds, _idle_product),
-        ]
-        print(f"{'scenario':<22}{'rate':>6}{'captured':>10}{'kept':>6}{'dups':>6}{'fps':>7}{'dup ratio':>11}")
-        for row in rows:
-            print(f"{row['scenario']:<22}{row['rate_hz']:>6g}{row['captured']:>10}{row['kept']:>6}"
-                  f"{row['duplicates']:>6}{row['frames_per_second']:>7}{row['duplicate_ratio']:>11}")
-        soak = _soak(shop.url, frames, args.soak) if args.soak > 0 else None
-        if soak:
-            low, high = soak["rss_mib_second_half_min_max"]
-            print(f"soak {soak['seconds']:g}s: {soak['captured']} screenshots; RSS of this process and Chromium "
-                  f"{soak['rss_mib_after_60s']} MiB at 60 s, {soak['rss_mib_end']} MiB at the end, "
-                  f"{low}-{high} MiB over the second half (max {soak['rss_mib_max']})")
-        frames.close()
-    path = write_results("capture", {"settings": {"viewport": "1280x800", "near_duplicate_bits": 8},
-                                     "scenarios": rows, "soak": soak}, args.out)
-    print(f"wrote {path}")
+    result = measure(args.seconds, args.soak)
+    print(f"{'scenario':<22}{'rate':>6}{'captured':>10}{'kept':>6}{'dups':>6}{'fps':>7}{'dup ratio':>11}")
+    for row in result["scenarios"]:
+        print(f"{row['scenario']:<22}{row['rate_hz']:>6g}{row['captured']:>10}{row['kept']:>6}"
+              f"{row['duplicates']:>6}{row['frames_per_second']:>7}{row['duplicate_ratio']:>11}")
+    soak = result["soak"]
+    if soak:
+        low, high = soak["rss_mib_second_half_min_max"]
+        print(f"soak {soak['seconds']:g}s: {soak['captured']} screenshots; RSS of this process and Chromium "
+              f"{soak['rss_mib_after_60s']} MiB at 60 s, {soak['rss_mib_end']} MiB at the end, "
+              f"{low}-{high} MiB over the second half (max {soak['rss_mib_max']})")
+    print(f"wrote {write_results('capture', result, args.out)}")
 
 
 if __name__ == "__main__":

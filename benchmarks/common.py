@@ -58,3 +58,25 @@ def write_results(name: str, payload: dict, out: Path | None = None) -> Path:
                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, **payload}
     out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank ``q``-quantile of ``values`` (0 <= q <= 1)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _cell(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def print_rows(rows: list[dict]) -> None:
+    """The benchmark table: one row per stage and measure, median and p95 in the measure's unit."""
+    stage_width = max([len("stage")] + [len(r["stage"]) for r in rows])
+    measure_width = max([len("measure")] + [len(r["measure"]) for r in rows])
+    print(f"{'stage':<{stage_width}}  {'measure':<{measure_width}}  {'median':>9}  {'p95':>9}  unit")
+    for row in rows:
+        print(f"{row['stage']:<{stage_width}}  {row['measure']:<{measure_width}}  {_cell(row['median']):>9}  "
+              f"{_cell(row.get('p95')):>9}  {row['unit']}")

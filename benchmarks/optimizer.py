@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from benchmarks.common import write_results
+from benchmarks.common import percentile, write_results
 from tools.optimizer import select
 from tools.schemas import Candidate, Constraints
 
@@ -23,11 +23,6 @@ K = 10
 BRANDS = [f"Brand{i:02d}" for i in range(40)]
 CATEGORIES = ["Wrist Watches", "Smart Watches", "Clocks", "Straps"]
 COLOURS = ["black", "silver", "gold", "blue", "red", "brown"]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def instance(n: int, mode: str, seed: int) -> tuple[list[Candidate], Constraints]:
@@ -69,20 +64,18 @@ def _breaks(c: Candidate, k: Constraints) -> bool:
             or c.brand in k.exclude_brands or c.colour in k.exclude_colours)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20, help="seeded instances per size and objective mode")
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+def measure(repeats: int = 20, sizes: tuple[int, ...] = SIZES, echo: bool = False) -> dict:
+    """Solve ``repeats`` seeded instances per size and objective mode; ``echo`` prints a line per mode."""
     select(*instance(100, "relevance", 0))  # warm-up: imports and SCIP's first load are not solve time
-    sizes = {}
-    print(f"{'candidates':>10}{'mode':>11}{'passed':>8}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'optimal':>9}")
-    for n in SIZES:
+    results = {}
+    if echo:
+        print(f"{'candidates':>10}{'mode':>11}{'passed':>8}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'optimal':>9}")
+    for n in sizes:
         everything = []
         per_mode = {}
         for mode in MODES:
             times, optimal, passed = [], 0, []
-            for seed in range(args.repeats):
+            for seed in range(repeats):
                 candidates, constraints = instance(n, mode, seed)
                 started = time.perf_counter()
                 result = select(candidates, constraints)
@@ -90,19 +83,31 @@ def main() -> None:
                 optimal += result.report.status == "OPTIMAL" and len(result.chosen) == K
                 passed.append(result.report.candidates)  # meet every per-product constraint
             per_mode[mode] = {"median_ms": round(statistics.median(times), 1),
-                              "p95_ms": round(_percentile(times, 0.95), 1), "max_ms": round(max(times), 1),
+                              "p95_ms": round(percentile(times, 0.95), 1), "max_ms": round(max(times), 1),
                               "optimal": optimal, "runs": len(times), "passed_filters": statistics.median(passed)}
             everything += times
             row = per_mode[mode]
-            print(f"{n:>10}{mode:>11}{row['passed_filters']:>8g}{row['median_ms']:>11}{row['p95_ms']:>9}{row['max_ms']:>9}"
-                  f"{optimal:>6}/{len(times)}")
-        sizes[str(n)] = {"median_ms": round(statistics.median(everything), 1),
-                         "p95_ms": round(_percentile(everything, 0.95), 1), "modes": per_mode}
-        print(f"{n:>10}{'all':>11}{'':>8}{sizes[str(n)]['median_ms']:>11}{sizes[str(n)]['p95_ms']:>9}")
-    result = {"k": K, "method": "dinkelbach", "repeats": args.repeats, "target": "p95 <= 200 ms at 1,000",
-              "constraints": "price band, categories, include/exclude brands, min rating, 2 per brand, "
-                             "exclude colours, 2 must-include, 1% must-exclude",
-              "sizes": sizes}
+            if echo:
+                print(f"{n:>10}{mode:>11}{row['passed_filters']:>8g}{row['median_ms']:>11}{row['p95_ms']:>9}"
+                      f"{row['max_ms']:>9}{optimal:>6}/{len(times)}")
+        results[str(n)] = {"median_ms": round(statistics.median(everything), 1),
+                           "p95_ms": round(percentile(everything, 0.95), 1), "modes": per_mode}
+        if echo:
+            print(f"{n:>10}{'all':>11}{'':>8}{results[str(n)]['median_ms']:>11}{results[str(n)]['p95_ms']:>9}")
+    rows = [{"stage": "optimiser (OR-Tools, K = 10)", "measure": f"solve, {int(n):,} candidates",
+             "median": r["median_ms"], "p95": r["p95_ms"], "unit": "ms"} for n, r in results.items()]
+    return {"k": K, "method": "dinkelbach", "repeats": repeats, "target": "p95 <= 200 ms at 1,000",
+            "constraints": "price band, categories, include/exclude brands, min rating, 2 per brand, "
+                           "exclude colours, 2 must-include, 1% must-exclude",
+            "sizes": results, "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20, help="seeded instances per size and objective mode")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    result = measure(args.repeats, echo=True)
     print(f"wrote {write_results('optimizer', result, args.out)}")
 
 

@@ -3,8 +3,8 @@ RowErrors naming the line and the field, and never stop the rest from loading.""
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,10 +51,10 @@ def _row_errors(line: int, exc: ValidationError) -> list[RowError]:
     ]
 
 
-def _csv_rows(text: str, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_rows(handle: Iterator[str], errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, row) of each CSV record; a record the csv module cannot read (a field over its size limit) is
     reported and skipped."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))  # quoted cells keep their line breaks
+    reader = csv.DictReader(handle)  # quoted cells keep their line breaks
     while True:
         try:
             row = next(reader)
@@ -88,45 +88,87 @@ def _csv_record(row: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def parse_file(path: Path) -> ParsedFile:
-    """Parse a ``.jsonl``/``.ndjson``/``.json`` (one object per line) or ``.csv`` file of products."""
+SUFFIXES = {".jsonl", ".ndjson", ".json", ".csv"}
+_CHUNK = 1 << 20
+
+
+def check_file(path: Path) -> int:
+    """Fail early, before anything is stored, on a file that cannot be read as a whole: missing, an unknown
+    format, or not UTF-8 text. Returns the number of lines (for progress displays)."""
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix not in {".jsonl", ".ndjson", ".json", ".csv"}:
+    if suffix not in SUFFIXES:
         raise IngestError(f"{path}: unknown format {suffix!r}; use .jsonl (one JSON object per line) or .csv")
-    try:
-        # Decoded as is: a byte-order mark (Excel's CSV) is not data, and a '\r' in a quoted cell stays one.
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise IngestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = offset = 0
+    last = b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise IngestError(f"{path}: not UTF-8 text ({exc.reason} at byte {offset + exc.start})") from exc
+            lines += chunk.count(b"\n")
+            offset += len(chunk)
+            last = chunk[-1:]
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise IngestError(f"{path}: not UTF-8 text ({exc.reason} at byte {offset - 1})") from exc
+    return lines + (last not in (b"", b"\n"))
 
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    # JSON Lines end at '\n' only: U+2028, U+0085, a lone '\r' or a form feed may stand in a JSON string.
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            text = raw.decode("utf-8")
+            if number == 1:
+                text = text.removeprefix("\ufeff")
+            if text.strip():
+                yield number, text
+
+
+def iter_file(path: Path, errors: list[RowError]) -> Iterator[tuple[int, Product]]:
+    """(line, product) for each valid row of a ``.jsonl``/``.ndjson``/``.json`` (one object per line) or ``.csv``
+    file, read as a stream; each bad row is appended to ``errors`` and skipped. Call :func:`check_file` first."""
+    if path.suffix.lower() == ".csv":
+        # Decoded as is: a byte-order mark (Excel's CSV) is not data, and a '\r' in a quoted cell stays one.
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+        records = ((line, _csv_record, row) for line, row in _csv_rows(handle, errors))
+    else:
+        handle = None
+        records = ((n, None, raw) for n, raw in _jsonl_lines(path))
+    try:
+        for line, convert, raw in records:
+            try:
+                record = convert(raw) if convert else json.loads(raw)
+            except _FieldError as exc:
+                errors.append(RowError(line, exc.field, str(exc)))
+                continue
+            except (json.JSONDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+                errors.append(RowError(line, "(row)", f"not valid JSON: {exc}"))
+                continue
+            if not isinstance(record, dict):
+                errors.append(RowError(line, "(row)", "expected a JSON object"))
+                continue
+            try:
+                yield line, Product.model_validate(record)
+            except ValidationError as exc:
+                errors.extend(_row_errors(line, exc))
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def parse_file(path: Path) -> ParsedFile:
+    """All valid products of a file at once (the last row wins for a repeated id), and the bad rows."""
+    check_file(path)
     products: dict[str, Product] = {}
     errors: list[RowError] = []
     duplicates = 0
-    if suffix == ".csv":
-        records = ((line, _csv_record, row) for line, row in _csv_rows(text, errors))
-    else:
-        # JSON Lines end at '\n' only: U+2028, U+0085 or a form feed may stand in a JSON string.
-        records = ((n, None, raw) for n, raw in enumerate(text.split("\n"), start=1) if raw.strip())
-
-    for line, convert, raw in records:
-        try:
-            record = convert(raw) if convert else json.loads(raw)
-        except _FieldError as exc:
-            errors.append(RowError(line, exc.field, str(exc)))
-            continue
-        except (json.JSONDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
-            errors.append(RowError(line, "(row)", f"not valid JSON: {exc}"))
-            continue
-        if not isinstance(record, dict):
-            errors.append(RowError(line, "(row)", "expected a JSON object"))
-            continue
-        try:
-            product = Product.model_validate(record)
-        except ValidationError as exc:
-            errors.extend(_row_errors(line, exc))
-            continue
+    for _, product in iter_file(path, errors):
         duplicates += product.id in products
         products[product.id] = product
     return ParsedFile(list(products.values()), errors, duplicates)

@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from catalog.chroma_server import free_port  # noqa: F401 - tests that start servers import it from here
+
+# The catalog-store fixtures (``mode``, ``stores``, ``store``) that run a test on both store modes.
+pytest_plugins = ["tests.catalog_stores"]
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
@@ -58,52 +63,15 @@ CHROMIUM = Path("/usr/bin/chromium")
 requires_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """A real `chroma run` server on 127.0.0.1 (the CLI that comes with chromadb), for the whole session: its URL.
     It stores in a tmp dir and is stopped at the end; tests keep apart by using collections of their own."""
-    import shutil
-    import subprocess
-    import sys
-    import time
+    from catalog.chroma_server import ChromaServerError, chroma_server
 
-    import httpx
-
-    chroma = Path(sys.executable).parent / "chroma"
-    executable = str(chroma) if chroma.exists() else shutil.which("chroma")
-    if executable is None:
-        pytest.fail("the `chroma` CLI (installed with chromadb) is not found next to the interpreter or on PATH")
     root = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = root / "server.log"
-    with open(log_path, "wb") as log_file:
-        server = subprocess.Popen(
-            [executable, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(root / "db")],
-            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/api/v2/heartbeat", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log = log_path.read_text(errors="replace")[-2000:]
-                    pytest.fail(f"`chroma run` did not answer at {url} (exit code {server.poll()}); its log:\n{log}")
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        with chroma_server(root / "db", root / "server.log") as url:
+            yield url
+    except ChromaServerError as exc:
+        pytest.fail(str(exc))
