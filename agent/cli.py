@@ -11,6 +11,7 @@ import sys
 from importlib.metadata import entry_points
 
 from agent import cli_capture, cli_catalog, cli_chat, cli_run, cli_session_model, cli_sessions
+from agent.checkpointer import CheckpointError
 from agent.cli_common import EXIT_ERROR, EXIT_USAGE, UsageError
 from agent.settings import SettingsError
 from catalog.ingest import IngestError
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, IngestError, SettingsError, FrameStoreError, ScriptError) as exc:
         print(f"interarec: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (BrowserError, CatalogError, OptimizerError, SummariserError) as exc:
+    except (BrowserError, CatalogError, CheckpointError, OptimizerError, SummariserError) as exc:
         print(f"interarec: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from agent import render
+from agent.checkpointer import close_checkpointer, open_checkpointer
 from agent.cli_common import EXIT_OK, browser_options, common_options, model_options, settings_from
-from agent.wiring import build_chat_model, build_runtime, chat_backend_name, open_checkpointer
+from agent.wiring import build_chat_model, build_runtime, chat_backend_name
 
 _QUIT = {"exit", "quit", "bye", ":q"}
 
@@ -58,14 +59,18 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from agent.chat_tools import ChatContext
 
     settings = settings_from(args)
-    runtime = build_runtime(settings)
+    checkpointer = open_checkpointer(settings)  # first: a Postgres server that is down fails before any other work
+    try:
+        runtime = build_runtime(settings)
+    except BaseException:
+        close_checkpointer(checkpointer)
+        raise
     runtime.backends.chat_model = chat_backend_name(settings)
     ctx = ChatContext(runtime)
-    checkpointer = open_checkpointer(settings)
     interactive = sys.stdin.isatty()
+    thread = args.session or new_thread_id()
     try:
         graph = build_chat_graph(ctx, build_chat_model(settings), checkpointer)
-        thread = args.session or new_thread_id()
         chat = ChatSession(graph, thread, settings.chat_max_steps,
                            Path(args.transcript) if args.transcript else None)
         earlier = chat.turns_so_far()
@@ -98,7 +103,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return 130
     finally:
         ctx.close()
-        checkpointer.conn.close()
+        close_checkpointer(checkpointer)
         runtime.close()
     render.stderr.print(f"saved; resume with: interarec chat --session {thread}", highlight=False)
     return EXIT_OK

@@ -18,6 +18,9 @@ def common_options() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", help="where the catalog store and screenshots live")
     common.add_argument("--chroma-url", help="use the Chroma server at this URL (e.g. http://127.0.0.1:8000) "
                                              "instead of the embedded catalog store")
+    common.add_argument("--checkpoint-url", help="keep chat memory in this PostgreSQL database (e.g. "
+                                                 "postgresql://user:password@host:5432/db; prefer "
+                                                 "INTERAREC_CHECKPOINT_URL) instead of DATA_DIR/chat.sqlite")
     common.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     common.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     return common
@@ -43,8 +46,8 @@ def model_options() -> argparse.ArgumentParser:
     return options
 
 
-_FLAG_SETTINGS = ("data_dir", "chroma_url", "k", "openai_base_url", "openai_api_key", "vision_model",
-                  "chat_model", "capture_rate_hz", "retention_days")
+_FLAG_SETTINGS = ("data_dir", "chroma_url", "checkpoint_url", "k", "openai_base_url", "openai_api_key",
+                  "vision_model", "chat_model", "capture_rate_hz", "retention_days")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     catalog_dir: Path | None = Field(None, description="Chroma store directory (default: DATA_DIR/catalog)")
     chroma_url: str | None = Field(
         None, description="A `chroma run` server, e.g. http://127.0.0.1:8000; unset = the embedded store")
+    checkpoint_url: str | None = Field(
+        None, description="PostgreSQL server for chat memory, e.g. postgresql://user:password@host:5432/db; "
+                          "unset = SQLite in DATA_DIR/chat.sqlite")
     frames_dir: Path | None = Field(None, description="Screenshot database (default: DATA_DIR/frames)")
     chromium_path: Path = Field(Path("/usr/bin/chromium"), description="The Chromium binary Playwright drives")
     chromium_args: list[str] = Field(default_factory=list, description="Extra Chromium command-line switches")
@@ -85,6 +88,19 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} must be only scheme, host and port, e.g. http://127.0.0.1:8000")
         return f"{parts.scheme}://{parts.netloc}"
 
+    @field_validator("checkpoint_url")
+    @classmethod
+    def _checkpoint_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("postgresql://", "postgres://")):
+            scheme = urlsplit(value).scheme  # only the scheme is shown: the URL may hold a password
+            given = f"{scheme}:" if scheme else "no scheme"
+            raise ValueError(f"must start with postgresql:// or postgres:// (not {given}), "
+                             "e.g. postgresql://user:password@127.0.0.1:5432/interarec")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -119,8 +135,8 @@ def config_file() -> Path:
 
 
 # Settings that the run commands also take as flags (agent/cli.py); the rest come from env or the file.
-CLI_FLAGS = frozenset({"data_dir", "chroma_url", "k", "openai_base_url", "openai_api_key", "vision_model",
-                       "chat_model"})
+CLI_FLAGS = frozenset({"data_dir", "chroma_url", "checkpoint_url", "k", "openai_base_url", "openai_api_key",
+                       "vision_model", "chat_model"})
 
 
 def flag_name(field: str) -> str:

@@ -163,16 +163,6 @@ def chat_backend_name(settings: Settings) -> str:
     return BACKEND_NAME
 
 
-def open_checkpointer(settings: Settings):
-    """LangGraph's SQLite checkpointer: one thread of conversation memory per chat session."""
-    import sqlite3
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteSaver(sqlite3.connect(settings.data_dir / "chat.sqlite", check_same_thread=False))
-
-
 # Chromium's own services (component updates, Google account checks, ...) make requests the page routes never
 # see, despite --disable-background-networking and --disable-component-update (measured on Chromium 156 with
 # --log-net-log: update.googleapis.com and accounts.google.com). Their host names resolve to nothing, so no DNS

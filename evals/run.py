@@ -199,7 +199,7 @@ def run_suite(suite: Suite, settings: Settings, out: Path, progress: Callable[[s
     doc.update({
         "suite": suite.name, "seconds": round(time.perf_counter() - started, 1),
         "revision": git_revision(), "prompts": {name: prompts.prompt_hash(name) for name in _prompt_names()},
-        "settings": settings.model_dump(mode="json", exclude={"openai_api_key"}),
+        "settings": settings.model_dump(mode="json", exclude={"openai_api_key", "checkpoint_url"}),
         "backends": {"summariser": ", ".join(sorted({info["summariser"] for info in infos.values()})),
                      "chat_model": trajectories.get("chat_model", ""), "optimizer": "OR-Tools SCIP (Dinkelbach, MNL)",
                      "embedding": "all-MiniLM-L6-v2 int8 ONNX (offline)", "browser": str(settings.chromium_path)},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what InteraRec needs, idempotently: Debian's Chromium and fonts, a virtualenv in ./.venv, the
-# project and its dependencies. Each step is skipped when it is already done.
+# project and its dependencies (with --for-tests, also PostgreSQL's server for the checkpointer tests). Each step
+# is skipped when it is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,13 @@ if ! [ -x /usr/bin/chromium ]; then
     apt_install chromium fonts-dejavu-core
 elif ! [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
     apt_install fonts-dejavu-core
+fi
+
+# 1b. For the tests only (scripts/test.sh passes --for-tests): PostgreSQL's server binaries, with which
+#     tests/test_postgres_checkpointer.py starts a throwaway cluster.
+if [ "${1:-}" = "--for-tests" ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    echo "bootstrap: installing postgresql (apt)" >&2
+    apt_install --no-install-recommends postgresql
 fi
 
 # 2. Python >= 3.11 and a virtualenv.
@@ -41,6 +49,6 @@ want="$( (cat pyproject.toml; ls -d */__init__.py) | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv (about a minute the first time)" >&2
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,postgres]'
     echo "$want" > "$stamp"
 fi

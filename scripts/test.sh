@@ -3,7 +3,7 @@
 # quick agent eval suite, which fails when a metric falls below its threshold.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --for-tests
 .venv/bin/ruff check --quiet . || { echo "lint failed: run .venv/bin/ruff check . to see why" >&2; exit 1; }
 .venv/bin/python -m pytest "$@"
 exec .venv/bin/interarec eval --suite quick --out eval-results/quick

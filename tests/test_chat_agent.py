@@ -98,8 +98,9 @@ def test_the_same_conversation_through_an_openai_compatible_tool_calling_model(e
     from agent.chat_graph import build_chat_graph
     from agent.chat_session import ChatSession
     from agent.chat_tools import ChatContext
+    from agent.checkpointer import close_checkpointer, open_checkpointer
     from agent.settings import load_settings
-    from agent.wiring import build_chat_model, build_runtime, open_checkpointer
+    from agent.wiring import build_chat_model, build_runtime
 
     with FakeOpenAI([(200, tool_calls_completion([("browse", {"persona": "watch-buyer"})])),
                      (200, chat_completion("Here are five watches."))]) as fake:
@@ -134,7 +135,7 @@ def test_the_same_conversation_through_an_openai_compatible_tool_calling_model(e
             assert [c["name"] for c in why.tool_calls] == ["explain_product"]
         finally:
             ctx.close()
-            checkpointer.conn.close()
+            close_checkpointer(checkpointer)
             runtime.close()
 
     first = fake.requests[0]["body"]

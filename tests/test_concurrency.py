@@ -18,9 +18,10 @@ from PIL import Image
 from agent.chat_graph import build_chat_graph
 from agent.chat_session import ChatSession
 from agent.chat_tools import ChatContext
+from agent.checkpointer import close_checkpointer, open_checkpointer
 from agent.local_chat_model import LocalChatModel
 from agent.settings import load_settings
-from agent.wiring import build_runtime, open_checkpointer
+from agent.wiring import build_runtime
 from catalog.files import DEMO_PRODUCTS, load_products
 from tools.schemas import Constraints
 
@@ -49,7 +50,7 @@ def agent(tmp_path_factory):
     checkpointer = open_checkpointer(settings)
     yield runtime, build_chat_graph(ctx, LocalChatModel(), checkpointer), products
     ctx.close()
-    checkpointer.conn.close()
+    close_checkpointer(checkpointer)
     runtime.close()
 
 
