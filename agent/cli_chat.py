@@ -62,6 +62,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     checkpointer = open_checkpointer(settings)  # first: a Postgres server that is down fails before any other work
     try:
         runtime = build_runtime(settings)
+        # A chat searches again at every turn: filter in memory (about 1 s per 10,000 products to load, once).
+        runtime.store.load_filter_index()
     except BaseException:
         close_checkpointer(checkpointer)
         raise

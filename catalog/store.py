@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,16 +14,20 @@ from urllib.parse import urlsplit
 
 import chromadb
 import httpx
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 
-from catalog.embedding import MiniLMOnnxEmbedding
+from catalog.embedding import MiniLMOnnxEmbedding, embed_texts
+from catalog.filter_index import FilterIndex
 from catalog.models import Product
+from catalog.search_filters import MAX_CATEGORY_LEVELS, SearchFilters
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "products"
-_MAX_CATEGORY_LEVELS = 6  # category filters match any of the first six levels of a product's path
+_REVISION_KEY = "interarec_revision"  # collection metadata: changes with every write, so readers see new data
+SMALL_SELECTION = 100  # fewer products pass a filter than this: rank them here (Chroma's path is slow for so few)
 # Bumped when what is indexed per product changes, so an older store re-indexes unchanged products.
 INDEX_VERSION = 2
 
@@ -71,38 +76,6 @@ def _check_database(database: Path, lock_wait_s: float) -> None:
 
 
 @dataclass(frozen=True)
-class SearchFilters:
-    """Metadata filters; ``None`` or empty means unconstrained. Categories match any level of the path."""
-
-    min_price: float | None = None
-    max_price: float | None = None
-    brands: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    min_rating: float | None = None
-    exclude_ids: tuple[str, ...] = ()
-
-    def to_where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if self.min_price is not None:
-            clauses.append({"price": {"$gte": float(self.min_price)}})
-        if self.max_price is not None:
-            clauses.append({"price": {"$lte": float(self.max_price)}})
-        if self.brands:
-            clauses.append({"brand_key": {"$in": [b.casefold() for b in self.brands]}})
-        if self.categories:
-            keys = [c.casefold() for c in self.categories]
-            levels = [{f"cat{i}": {"$in": keys}} for i in range(_MAX_CATEGORY_LEVELS)]
-            clauses.append({"$or": levels})
-        if self.min_rating is not None:
-            clauses.append({"rating": {"$gte": float(self.min_rating)}})
-        if self.exclude_ids:
-            clauses.append({"product_id": {"$nin": list(self.exclude_ids)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-@dataclass(frozen=True)
 class SearchHit:
     product: Product
     similarity: float  # cosine similarity of query and product text, in [-1, 1]
@@ -123,7 +96,7 @@ def _metadata(product: Product) -> dict[str, Any]:
         "index_version": INDEX_VERSION,
         "brand_key": (product.brand or "").casefold(),
     }
-    for level in range(_MAX_CATEGORY_LEVELS):
+    for level in range(MAX_CATEGORY_LEVELS):
         if level < len(product.category_path):
             meta[f"cat{level}"] = product.category_path[level].casefold()
     if product.price is not None:
@@ -133,12 +106,21 @@ def _metadata(product: Product) -> dict[str, Any]:
     return meta
 
 
+def _ranked(rows: list[tuple[dict[str, Any], float]], limit: int) -> list[SearchHit]:
+    """(metadata, similarity) rows as hits, best first, ties by product id."""
+    hits = [SearchHit(Product.model_validate_json(meta["json"]), similarity) for meta, similarity in rows]
+    hits.sort(key=lambda hit: (-round(hit.similarity, 6), hit.product.id))
+    return hits[:limit]
+
+
 class CatalogStore:
     """A Chroma collection of products. Use :meth:`open` for an embedded store on disk."""
 
     def __init__(self, client: Any, location: str = "the Chroma server", collection: str = COLLECTION) -> None:
         self._client = client
         self.location = location
+        self._filter_index: FilterIndex | None = None
+        self._index_revision: str | None = None
         with self._errors("opening the products collection"):
             self._collection = client.get_or_create_collection(
                 collection,
@@ -235,33 +217,78 @@ class CatalogStore:
                 else:
                     report.updated += 1
             if changed:
-                self._collection.upsert(
-                    ids=[p.id for p in changed],
-                    documents=[p.embedding_text() for p in changed],
-                    metadatas=[_metadata(p) for p in changed],
-                )
+                metadatas = [_metadata(p) for p in changed]
+                self._collection.upsert(ids=[p.id for p in changed], documents=[p.embedding_text() for p in changed],
+                                        metadatas=metadatas)
+                self._changed(metadatas)
             report.ids.extend(batch)
         return report
 
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> list[SearchHit]:
-        """Products most similar to ``query`` that pass ``filters``, best first (ties by product id)."""
-        where = (filters or SearchFilters()).to_where()
-        total = self.count()
-        if total == 0 or limit <= 0:
+        """Products most similar to ``query`` that pass ``filters``, best first (ties by product id). With the
+        filter index loaded (``load_filter_index``) the filter is evaluated in memory, else by Chroma."""
+        filters = filters or SearchFilters()
+        if limit <= 0:
             return []
+        if not filters.is_empty() and self._filter_index is not None:
+            return self._search_selected(query, filters, limit)
+        with self._errors("searching"):  # n_results may exceed the count: Chroma returns what there is
+            result = self._collection.query(query_embeddings=[embed_texts([query or " "])[0].tolist()],
+                                            n_results=limit, where=filters.to_where(),
+                                            include=["metadatas", "distances"])
+        rows = [(m, 1.0 - float(d)) for m, d in zip(result["metadatas"][0], result["distances"][0])]
+        return _ranked(rows, limit)
+
+    # -------------------------------------------------------------------- the in-memory filter index
+
+    def load_filter_index(self) -> int:
+        """Load every product's filterable fields into memory (catalog/filter_index.py), so that filtered searches
+        from now on filter here instead of in Chroma: worth it for a process that searches many times on a large
+        catalog. Returns how many products it holds."""
+        with self._errors("loading the filter index"):
+            revision = self._revision()
+            index = FilterIndex()
+            offset = 0
+            while page := self._collection.get(limit=5000, offset=offset, include=["metadatas"])["metadatas"]:
+                index.put(page)
+                offset += len(page)
+        self._filter_index, self._index_revision = index, revision
+        return len(index)
+
+    def _revision(self) -> str | None:
+        return (self._client.get_collection(self._collection.name).metadata or {}).get(_REVISION_KEY)
+
+    def _changed(self, metadatas: list[dict[str, Any]]) -> None:
+        """After a write: a new revision for other processes to notice, and this process's index kept current."""
+        stale = self._filter_index is not None and self._revision() != self._index_revision
+        revision = uuid.uuid4().hex
+        self._collection.modify(metadata={_REVISION_KEY: revision})
+        if self._filter_index is not None:
+            if stale:  # another process wrote since the index was loaded: load it again at the next search
+                self._index_revision = None
+            else:
+                self._filter_index.put(metadatas)
+                self._index_revision = revision
+
+    def _search_selected(self, query: str, filters: SearchFilters, limit: int) -> list[SearchHit]:
+        """Filter in memory, then rank only the products that pass: here when they are few, else by Chroma."""
         with self._errors("searching"):
-            result = self._collection.query(
-                query_texts=[query or " "],
-                n_results=min(limit, total),
-                where=where,
-                include=["metadatas", "distances"],
-            )
-        hits = [
-            SearchHit(Product.model_validate_json(meta["json"]), 1.0 - float(distance))
-            for meta, distance in zip(result["metadatas"][0], result["distances"][0])
-        ]
-        hits.sort(key=lambda hit: (-round(hit.similarity, 6), hit.product.id))
-        return hits
+            if self._revision() != self._index_revision:
+                log.info("the catalog at %s changed since its filter index was loaded: loading it again", self.location)
+                self.load_filter_index()
+            selected = self._filter_index.select(filters)
+            if not selected:
+                return []
+            vector = embed_texts([query or " "])[0]
+            if len(selected) < SMALL_SELECTION:
+                got = self._collection.get(ids=selected, include=["embeddings", "metadatas"])
+                similarities = np.asarray(got["embeddings"], dtype=np.float32) @ vector  # unit vectors: cosine
+                rows = list(zip(got["metadatas"], (float(s) for s in similarities)))
+            else:
+                result = self._collection.query(query_embeddings=[vector.tolist()], ids=selected,
+                                                n_results=min(limit, len(selected)), include=["metadatas", "distances"])
+                rows = [(m, 1.0 - float(d)) for m, d in zip(result["metadatas"][0], result["distances"][0])]
+        return _ranked(rows, limit)
 
     def get(self, product_ids: list[str]) -> list[Product]:
         if not product_ids:  # Chroma rejects an empty id list
