@@ -10,7 +10,7 @@ import logging
 import sys
 from importlib.metadata import entry_points
 
-from agent import cli_capture, cli_catalog, cli_chat, cli_run, cli_session_model, cli_sessions
+from agent import cli_capture, cli_catalog, cli_chat, cli_run, cli_session_model, cli_sessions, cli_watch
 from agent.checkpointer import CheckpointError
 from agent.cli_common import EXIT_ERROR, EXIT_USAGE, UsageError
 from agent.settings import SettingsError
@@ -22,7 +22,7 @@ from tools.frames import FrameStoreError
 from tools.optimizer import OptimizerError
 from tools.summariser import SummariserError
 
-COMMAND_MODULES = [cli_run, cli_chat, cli_capture, cli_catalog, cli_sessions, cli_session_model]
+COMMAND_MODULES = [cli_run, cli_watch, cli_chat, cli_capture, cli_catalog, cli_sessions, cli_session_model]
 
 
 def build_parser() -> argparse.ArgumentParser:

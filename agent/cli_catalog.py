@@ -8,7 +8,15 @@ import time
 from pathlib import Path
 
 from agent import render
-from agent.cli_common import EXIT_ERROR, EXIT_OK, UsageError, common_options, settings_from
+from agent.cli_common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    UsageError,
+    browser_options,
+    common_options,
+    model_options,
+    settings_from,
+)
 from agent.wiring import ensure_demo_catalog, open_store
 from catalog.store import SearchFilters
 
@@ -113,6 +121,16 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_shop_serve(args: argparse.Namespace) -> int:
+    follow = [flag for flag, value in (("--persona", args.persona), ("--script", args.script),
+                                       ("--cdp-url", args.cdp_url)) if value is not None]
+    if args.live:
+        if args.catalog or args.images:
+            raise UsageError("--live serves the agent's own catalog: drop --catalog and --images")
+        from agent.cli_watch import cmd_shop_live
+
+        return cmd_shop_live(args)
+    if follow:
+        raise UsageError(f"{follow[0]} goes with --live")
     from catalog.files import DEMO_IMAGES, load_products
     from catalog.ingest import parse_file as parse
     from tools.shop import DemoShop
@@ -159,8 +177,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     search.set_defaults(func=cmd_search)
 
     shop = sub.add_parser("shop", help="the local demo shop").add_subparsers(dest="action", required=True)
-    serve = shop.add_parser("serve", parents=[common], help="serve the shop on 127.0.0.1 until Ctrl-C")
+    serve = shop.add_parser("serve", parents=[common, model_options(), browser_options()],
+                            help="serve the shop on 127.0.0.1 until Ctrl-C")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--catalog", help="a JSONL/CSV product file (default: the demo catalog)")
     serve.add_argument("--images", help="the directory the products' image files are in")
+    serve.add_argument("--live", action="store_true",
+                       help="show a 'Recommended for you' panel on every page, fed live by the agent following "
+                            "the shopper given by --cdp-url, --persona or --script")
+    serve.add_argument("--persona", help="with --live: a built-in shopper browses the shop")
+    serve.add_argument("--script", help="with --live: a browsing script browses the shop")
+    serve.add_argument("--cdp-url", help="with --live: follow the Chromium you browse the shop in")
+    serve.add_argument("--seconds", type=float, help="with --cdp-url: how long to follow it (default 60)")
     serve.set_defaults(func=cmd_shop_serve)

@@ -53,15 +53,20 @@ def _timed(state: RunState, stage: str, started: float) -> dict[str, float]:
     return {**state.get("timings", {}), stage: round(time.perf_counter() - started, 3)}
 
 
-def _viewed_ids(runtime: Runtime, seen: list[SeenProduct]) -> list[str]:
-    """Catalog ids of products the shopper already opened, matched by the title read off the screen."""
-    ids = []
+def viewed_ids(runtime: Runtime, seen: list[SeenProduct], known: dict[str, str | None] | None = None) -> list[str]:
+    """Catalog ids of products the shopper already opened, matched by the title read off the screen. ``known``
+    (title -> id or None) remembers the titles looked up before, for callers that ask again and again."""
+    known = {} if known is None else known
     for product in seen:
+        if product.title in known:
+            continue
+        known[product.title] = None
         for hit in runtime.store.search(product.title, limit=3):
             ratio = difflib.SequenceMatcher(None, hit.product.title.casefold(), product.title.casefold()).ratio()
             if ratio >= SEEN_TITLE_SIMILARITY:
-                ids.append(hit.product.id)
+                known[product.title] = hit.product.id
                 break
+    ids = [known[p.title] for p in seen if known[p.title]]
     return sorted(set(ids))
 
 
@@ -102,7 +107,7 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         listener.stage_finished("constrain", ", ".join(constraints.categories) or "no category")
         return {
             "constraints": constraints.model_dump(),
-            "viewed_product_ids": _viewed_ids(runtime, summary.products_seen),
+            "viewed_product_ids": viewed_ids(runtime, summary.products_seen),
             "timings": _timed(state, "constrain", started),
         }
 

@@ -19,6 +19,7 @@ from tools.ocr import OcrCache, RapidOcrReader
 from tools.schemas import BehaviorSummary, Frame
 from tools.screen_reader import OfflineScreenReader
 from tools.shop import DemoShop
+from tools.shop_live import LiveFeed
 from tools.summariser import Summariser, SummariserError
 
 log = logging.getLogger(__name__)
@@ -218,5 +219,6 @@ def build_runtime(settings: Settings, products: list[Product] | None = None, ima
     )
 
 
-def start_shop(runtime: Runtime, port: int = 0) -> DemoShop:
-    return DemoShop(runtime.shop_products, runtime.shop_images, port=port).start()
+def start_shop(runtime: Runtime, port: int = 0, live: LiveFeed | None = None) -> DemoShop:
+    """The shop over the runtime's catalog; with ``live``, every page shows the "Recommended for you" panel."""
+    return DemoShop(runtime.shop_products, runtime.shop_images, port=port, live=live).start()

@@ -18,6 +18,7 @@ STAGES = {
     "pipeline": "browse-and-recommend of a 10-page session, wall time by stage, and summary latency",
     "catalog": "catalog ingest (products/s), store size, search p50/p95 with and without filters",
     "optimizer": "optimiser solve time by candidate count",
+    "live": "live mode: new screenshot to new recommendations over a scripted session, by stage; memory",
 }
 
 
@@ -46,7 +47,12 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], dict]]:
         from benchmarks.optimizer import measure
         return measure(repeats=3 if quick else 20)
 
-    return {"capture": capture, "reader": reader, "pipeline": pipeline, "catalog": catalog, "optimizer": optimizer}
+    def live() -> dict:
+        from benchmarks.live import measure
+        return measure(seconds=30.0 if quick else 120.0)
+
+    return {"capture": capture, "reader": reader, "pipeline": pipeline, "catalog": catalog, "optimizer": optimizer,
+            "live": live}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
 """Masking what must never be captured: before each screenshot the text of password, card, e-mail, address
-and phone fields is hidden (their values are left untouched), and shown again right after."""
+and phone fields is hidden (their values are left untouched), and shown again right after. The shop's live
+"Recommended for you" panel is hidden too: the agent's own output is no evidence of the shopper's taste."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ MASK = f"""(() => {{
   const style = document.createElement('style');
   style.id = '{STYLE_ID}';
   style.textContent = `{SENSITIVE_SELECTORS} {{ color: transparent !important; caret-color: transparent !important;
-    text-shadow: none !important; -webkit-text-fill-color: transparent !important; }}`;
+    text-shadow: none !important; -webkit-text-fill-color: transparent !important; }}
+    [data-interarec-panel] {{ visibility: hidden !important; }}`;
   document.documentElement.appendChild(style);
   return document.querySelectorAll(`{SENSITIVE_SELECTORS}`).length;
 }})()"""

@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from catalog.models import Product
 from tools import shop_pages as pages
 from tools.shop_catalog import Filters, ShopCatalog, brand_facets, first_param, safe_file
+from tools.shop_live import LiveFeed, event
 from tools.shop_pages import slugify
 
 logger = logging.getLogger(__name__)
@@ -84,12 +85,35 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(self.server.shop.error(405, "That action is not supported here."), True)
 
     def _respond(self, send_body: bool) -> None:
+        live = self.server.shop.live
+        if live is not None and urlsplit(self.path).path == "/live/events" and send_body:
+            self._stream(live)
+            return
         try:
             response = self.server.shop.respond(self.path, self.headers)
         except Exception:  # the HTTP boundary: any bug becomes a logged 500 page, never a dropped connection
             logger.exception("error serving %s", self.path)
             response = self.server.shop.error(500, "Something went wrong on our side.")
         self._send(response, send_body)
+
+    def _stream(self, live: LiveFeed) -> None:
+        """Server-sent events: the latest recommendations now, then each new one, until the page goes away."""
+        self.close_connection = True
+        self.send_response(200)
+        for key, value in (("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-store"),
+                           ("X-Content-Type-Options", "nosniff")):
+            self.send_header(key, value)
+        self.end_headers()
+        seen = -1
+        try:
+            while True:
+                seen, payload, closed = live.next(seen)
+                if closed:
+                    return
+                self.wfile.write(event(payload) if payload is not None else b": keep-alive\n\n")
+                self.wfile.flush()
+        except OSError:  # the page was left or closed: the browser dropped the stream
+            return
 
     def _send(self, response: Response, send_body: bool) -> None:
         self.send_response(response.status)
@@ -108,8 +132,10 @@ class DemoShop:
     Requests are served from a daemon thread and logged at DEBUG on this module's logger.
     """
 
-    def __init__(self, products: Iterable[Product], image_dir: Path, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, products: Iterable[Product], image_dir: Path, host: str = "127.0.0.1", port: int = 0,
+                 live: LiveFeed | None = None):
         self.image_dir = Path(image_dir)
+        self.live = live  # given: every page shows the "Recommended for you" panel, fed from it
         self.catalog = ShopCatalog(products, self.image_dir)
         self.host = host
         self._port = port
@@ -132,6 +158,8 @@ class DemoShop:
 
     def stop(self) -> None:
         server, thread, self._server, self._thread = self._server, self._thread, None, None
+        if self.live is not None:
+            self.live.close()  # ends the open event streams
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -193,7 +221,7 @@ class DemoShop:
         return _html(status, pages.error_page(self._chrome(), status, message))
 
     def _chrome(self, query: str = "") -> pages.Chrome:
-        return pages.Chrome(SHOP_NAME, self._nav, self.catalog.images, query)
+        return pages.Chrome(SHOP_NAME, self._nav, self.catalog.images, query, live=self.live is not None)
 
     @functools.cached_property
     def _home_parts(self) -> tuple[list, list]:

@@ -92,6 +92,7 @@ class Chrome:
     nav: Sequence[tuple[str, str]]
     images: Mapping[str, str]
     query: str = ""
+    live: bool = False  # show the "Recommended for you" panel (tools/shop_live.py)
 
     def image_url(self, p: Product) -> str:
         return self.images.get(p.id, PLACEHOLDER_IMAGE)
@@ -116,6 +117,8 @@ class Listing:
     query: str = ""
     page_size: int = 24
 
+
+from tools.shop_live import PANEL as LIVE_PANEL  # noqa: E402 - beside the other page parts
 
 _SEARCH_ICON = ('<svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true"><circle cx="10" cy="10" '
                 'r="6.5" fill="none" stroke="currentColor" stroke-width="2.6"/><path d="M15 15l5.5 5.5" '
@@ -148,6 +151,7 @@ def layout(chrome: Chrome, title: str, body: str, page_kind: str) -> str:
 <main class="wrap main">{body}</main>
 <footer class="footer"><div class="wrap">{shop} demo store &middot; prices in Indian Rupees
  (&#8377;) &middot; all data is served locally</div></footer>
+{LIVE_PANEL if chrome.live else ""}
 </body></html>"""
 
 

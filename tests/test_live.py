@@ -1,0 +1,136 @@
+"""Live mode (agent/live.py, `interarec watch`): real Chromium browses the demo shop, watches first, then coffee
+mugs; the recommendations follow, each distinct screenshot is read once, one update at a time."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from agent.live import LiveRecommender
+from agent.settings import load_settings
+from agent.wiring import build_runtime, start_shop
+from catalog.files import load_products
+from tests.conftest import requires_chromium
+from tools.browse_script import parse_script
+from tools.capture_session import browse_session
+from tools.shop_pages import product_href, slugify
+
+pytestmark = [requires_chromium, pytest.mark.browser]
+
+FIRST, THEN = "Wrist Watches", "Coffee Mugs"
+
+
+def shop_products():
+    return [p for p in load_products() if p.category_path[-1] in (FIRST, THEN)]
+
+
+def two_category_script(products, first_pages: int = 4, then_pages: int = 6) -> str:
+    """A listing and product pages of FIRST, then more of THEN (so THEN ends up the stronger preference)."""
+    lines = []
+    for category, count in ((FIRST, first_pages), (THEN, then_pages)):
+        members = sorted((p for p in products if p.category_path[-1] == category and p.price), key=lambda p: p.id)
+        lines.append(f"goto /c/{slugify(category)}")
+        lines += [f"goto {product_href(p.id)}" for p in members[:count]]
+    return "\n".join(lines) + "\n"
+
+
+def categories_of(recommendations, by_id) -> set[str]:
+    return {by_id[r.product_id].category_path[-1] for r in recommendations}
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory):
+    products = shop_products()
+    runtime = build_runtime(load_settings(data_dir=tmp_path_factory.mktemp("live")), products=products)
+    reader = runtime.summariser
+    real_read = reader.read_frame
+    reads, in_flight, peak = [], [0], [0]
+    lock = threading.Lock()
+
+    def counted_read(frame):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+            reads.append(frame.frame_id)
+        try:
+            return real_read(frame)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    reader.read_frame = counted_read
+    updates = []
+    live = LiveRecommender(runtime, updates.append)
+    session_id = runtime.frames.new_session(source="test:live")
+    persona = parse_script(two_category_script(products), name="two-categories")
+    try:
+        with start_shop(runtime) as shop:
+            browse_session(runtime.browser_config, runtime.frames, session_id, shop.url, persona, pace_s=2.0,
+                           on_frame=live.frame_arrived)
+        assert live.drain(timeout_s=120)
+        frames = runtime.frames.frames(session_id)
+    finally:
+        live.close()
+        runtime.close()
+    return {"updates": updates, "reads": reads, "peak": peak[0], "frames": frames, "errors": live.errors,
+            "by_id": {p.id: p for p in products}, "runtime": runtime}
+
+
+def test_each_distinct_screenshot_is_read_once_and_duplicates_never(watched):
+    distinct = [f.frame_id for f in watched["frames"] if f.duplicate_of is None]
+    assert sorted(watched["reads"]) == sorted(distinct)
+    assert len(distinct) >= 8 and watched["errors"] == []
+    covered = [frame for update in watched["updates"] for frame in update.frames]
+    assert len(covered) == len(set(covered)) and set(covered) <= set(distinct)
+
+
+def test_one_update_at_a_time(watched):
+    assert watched["peak"] == 1
+
+
+def test_the_recommendations_follow_the_shopper_from_watches_to_mugs(watched):
+    updates, by_id = watched["updates"], watched["by_id"]
+    shown = [categories_of(u.recommendations, by_id) for u in updates]
+    first_watches = shown.index({FIRST})  # while the shopper looked at watches
+    assert shown[-1] == {THEN}  # and after they moved on to mugs
+    switched = next(u for u, c in zip(updates[first_watches:], shown[first_watches:]) if c == {THEN})
+    assert "type" in switched.changed
+
+
+def test_every_update_says_how_long_it_took_by_stage(watched):
+    for update in watched["updates"]:
+        assert update.latency_s > 0
+        assert {"read", "summarise", "constrain", "retrieve", "optimise"} <= set(update.timings)
+        assert sum(update.timings.values()) <= update.latency_s + 0.01
+
+
+def test_frames_that_arrive_together_newest_first_then_the_backlog(watched, tmp_path):
+    """The screenshots of the session handed over at once, as a fast scroll would: the first update reads the
+    newest only; the older ones are read afterwards, one per update, while nothing new waits."""
+    runtime = build_runtime(load_settings(data_dir=watched["runtime"].settings.data_dir), products=shop_products())
+    distinct = [f for f in watched["frames"] if f.duplicate_of is None]
+    updates = []
+    live = LiveRecommender(runtime, updates.append, debounce_s=0.5)
+    try:
+        for frame in distinct:
+            live.frame_arrived(frame)
+        assert live.drain(timeout_s=60)
+    finally:
+        live.close()
+        runtime.close()
+    assert updates[0].frames == [distinct[-1].frame_id] and not updates[0].catch_up
+    assert all(u.catch_up and len(u.frames) == 1 for u in updates[1:])
+    assert updates[-1].summary.frames_read == len(distinct)  # in the end every screenshot is in the summary
+
+
+def test_watch_prints_one_json_line_per_update(tmp_path, capsys):
+    from agent.cli import main
+
+    script = tmp_path / "session.txt"
+    script.write_text(two_category_script(load_products(), first_pages=2, then_pages=2), encoding="utf-8")
+    assert main(["watch", "--script", str(script), "--json-lines", "--k", "3"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines and [line["update"] for line in lines] == list(range(1, len(lines) + 1))
+    assert all(len(line["recommendations"]) == 3 and line["latency_s"] > 0 for line in lines)
