@@ -33,7 +33,15 @@ from catalog.models import Product
 from catalog.myntra_prices import AMAZON_CSV, AMAZON_DIR, PriceTable, amazon_sub_category, hash_quantile, retail_round
 from catalog.shared_data import shared_data_root
 from catalog.source_common import collapse_ws, cut_at_word, parse_number, read_csv
-from catalog.source_myntra import MYNTRA_CSV, MYNTRA_DIR, known, myntra_brand_resolver, myntra_description
+from catalog.source_myntra import (
+    MYNTRA_CSV,
+    MYNTRA_DIR,
+    known,
+    myntra_brand_resolver,
+    myntra_description,
+    myntra_path,
+    myntra_specifications,
+)
 
 DEFAULT_COUNT = 100_000
 VARIANT_COLOURS = ("Black", "White", "Navy Blue", "Grey", "Red", "Green", "Blue", "Brown", "Beige", "Maroon",
@@ -56,17 +64,11 @@ def myntra_rows(shared: Path, prices: PriceTable, stats: Counter) -> Iterator[di
             continue
         pid = f"my-{row['id'].strip()}"
         price, list_price = prices.pick(amazon_sub_category(row), hash_quantile(pid))
-        path: list[str] = []
-        for level in (known(row["masterCategory"]), known(row["subCategory"]), known(row["articleType"])):
-            if level and (not path or path[-1] != level):
-                path.append(level)
-        specifications = {key: value for key, column in (("Gender", "gender"), ("Usage", "usage"),
-                                                         ("Season", "season"), ("Year", "year"))
-                          if (value := known(row[column]))}
         stats["myntra"] += 1
-        yield {"id": pid, "title": cut_at_word(title, TITLE_MAX), "brand": brand_of(title), "category_path": path,
-               "price": price, "list_price": list_price, "description": myntra_description(row),
-               "specifications": specifications, "colour": known(row["baseColour"]), "source": "myntra",
+        yield {"id": pid, "title": cut_at_word(title, TITLE_MAX), "brand": brand_of(title),
+               "category_path": myntra_path(row), "price": price, "list_price": list_price,
+               "description": myntra_description(row), "specifications": myntra_specifications(row),
+               "colour": known(row["baseColour"]), "source": "myntra",
                "derived_fields": ["brand", "price"] + (["list_price"] if list_price is not None else [])}
 
 

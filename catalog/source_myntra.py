@@ -192,6 +192,20 @@ def select_myntra(rows: list[dict[str, str]], image_dir: Path, count: int) -> li
     return chosen
 
 
+def myntra_path(row: dict[str, str]) -> list[str]:
+    """master category > sub category > article type, repeats and unknowns left out."""
+    path: list[str] = []
+    for level in (known(row["masterCategory"]), known(row["subCategory"]), known(row["articleType"])):
+        if level and (not path or path[-1] != level):
+            path.append(level)
+    return path
+
+
+def myntra_specifications(row: dict[str, str]) -> dict[str, str]:
+    columns = (("Gender", "gender"), ("Usage", "usage"), ("Season", "season"), ("Year", "year"))
+    return {key: value for key, column in columns if (value := known(row[column]))}
+
+
 def myntra_description(row: dict[str, str]) -> str:
     gender = GENDER_WORDS.get(row["gender"].strip(), known(row["gender"]) or "")
     usage = known(row["usage"])
@@ -218,16 +232,7 @@ def myntra_products(shared: Path, prices: PriceTable, count: int, stats: Counter
         stats[f"myntra_price_from::{sub_category}"] += 1
         price, list_price = prices.pick(sub_category, hash_quantile(pid))
         derived = ["brand", "price"] + (["list_price"] if list_price is not None else [])
-        levels = [known(row["masterCategory"]), known(row["subCategory"]), known(row["articleType"])]
-        path: list[str] = []
-        for level in levels:
-            if level and (not path or path[-1] != level):
-                path.append(level)
-        specifications = {}
-        for key, column in (("Gender", "gender"), ("Usage", "usage"), ("Season", "season"), ("Year", "year")):
-            value = known(row[column])
-            if value:
-                specifications[key] = value
+        path, specifications = myntra_path(row), myntra_specifications(row)
         record = {
             "id": pid,
             "title": title,

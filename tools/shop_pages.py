@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from catalog.models import Product
+from tools.shop_live import PANEL as LIVE_PANEL
 
 PLACEHOLDER_IMAGE = "/static/placeholder.svg"
 CURRENCY_SYMBOLS = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
@@ -117,8 +118,6 @@ class Listing:
     query: str = ""
     page_size: int = 24
 
-
-from tools.shop_live import PANEL as LIVE_PANEL  # noqa: E402 - beside the other page parts
 
 _SEARCH_ICON = ('<svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true"><circle cx="10" cy="10" '
                 'r="6.5" fill="none" stroke="currentColor" stroke-width="2.6"/><path d="M15 15l5.5 5.5" '
