@@ -185,11 +185,22 @@ class ShopperBrowser:
                 self._browser.close()
         except PlaywrightError as error:  # it died meanwhile: nothing left to close
             log.debug("closing the browser: %s", error)
+        except (Exception, KeyboardInterrupt) as error:
+            # Ctrl-C that landed inside Playwright's event loop leaves it unable to close ("This event loop is
+            # already running"); the error that brought us here must not be replaced by that one.
+            if exc is None:
+                raise
+            log.debug("closing the browser after %r: %r", exc, error)
         finally:
             if self.watchdog is not None:
                 self.watchdog.stop()
-            if self._playwright is not None:
-                self._playwright.stop()
+            try:
+                if self._playwright is not None:
+                    self._playwright.stop()
+            except (Exception, KeyboardInterrupt) as error:
+                if exc is None:
+                    raise
+                log.debug("stopping Playwright after %r: %r", exc, error)
             self._browser = self._playwright = self.page = None
         hang = self.watchdog.fired if self.watchdog else ""
         if hang and isinstance(exc, Exception) and not isinstance(exc, BrowserGone):
