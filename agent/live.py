@@ -5,7 +5,10 @@ it works wait and are taken together by the next update (after a short debounce,
 update, not ten). Reading a screenshot (OCR) takes over a second, so a shopper who moves faster than that would
 make the queue, and the delay, grow without end: an update therefore reads only the newest screenshot it takes
 and keeps the older ones in a backlog that is read, one per update, whenever nothing new is waiting (such
-"catch-up" updates are marked). Incremental: the offline reader reads each new screenshot once and the summary is
+"catch-up" updates are marked). A catch-up read gives way as soon as a new screenshot arrives: it stops between two
+lines of OCR and its screenshot goes back to the backlog (the lines it recognised are kept by the OCR's line
+cache, so the next attempt does not repeat them), so a new screenshot waits for one line, not one screenshot.
+Incremental: the offline reader reads each new screenshot once and the summary is
 re-added from the kept readings (an MLLM is sent only what its previous summary has not covered); retrieval is skipped
 when the constraints did not change, and nothing is re-solved when the summary did not change.
 
@@ -26,6 +29,7 @@ from agent.wiring import Runtime
 from tools.candidates import retrieve
 from tools.constraints import constraints_from_summary
 from tools.explain import recommendations
+from tools.ocr import OcrInterrupted
 from tools.optimizer import select
 from tools.readings import FrameReading, summarise_readings
 from tools.schemas import BehaviorSummary, Candidate, Constraints, Frame, Recommendation
@@ -139,6 +143,9 @@ class LiveRecommender:
                 if update is not None:
                     self.updates.append(update)
                     self.on_update(update)
+            except OcrInterrupted:  # a new screenshot came during a catch-up read: it goes first
+                with self._wake:
+                    self._backlog.extend(batch)
             except Exception as exc:  # a failed update is reported; the next screenshots get a new one
                 log.exception("live update failed")
                 self.errors.append(f"{type(exc).__name__}: {exc}")
@@ -150,17 +157,19 @@ class LiveRecommender:
     def _update(self, batch: list[tuple[Frame, float]], catch_up: bool = False) -> LiveUpdate | None:
         oldest = min(arrived for _, arrived in batch)
         frames = [frame for frame, _ in batch]
-        self._frames.extend(frames)
         timings: dict[str, float] = {}
         started = time.perf_counter()
         summariser = self.runtime.summariser
         if isinstance(summariser, OfflineScreenReader):
+            interrupted = (lambda: bool(self._pending)) if catch_up else None
             for frame in frames:
-                self._readings[frame.frame_id] = summariser.read_frame(frame)
+                self._readings[frame.frame_id] = summariser.read_frame(frame, interrupted=interrupted)
+            self._frames.extend(frames)
             timings["read"] = time.perf_counter() - started
             mark = time.perf_counter()
             summary = summarise_readings(list(self._readings.values()), summariser.name)
         else:  # an MLLM: it is sent only what the previous summary has not covered
+            self._frames.extend(frames)
             summary = summariser.summarise(self._frames, previous=self._summary)
             timings["read"] = time.perf_counter() - started
             mark = time.perf_counter()

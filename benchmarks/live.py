@@ -44,6 +44,12 @@ def session_script(products, rounds: int = 4) -> str:  # noqa: ANN001
     return "\n".join(lines) + "\n"
 
 
+def ocr_lines(summariser) -> dict[str, int]:  # noqa: ANN001
+    """How many lines of text the offline reader recognised, and how many it found in its line cache."""
+    ocr = getattr(summariser, "ocr", None)
+    return {"recognised": getattr(ocr, "lines_recognised", 0), "reused": getattr(ocr, "lines_reused", 0)}
+
+
 def measure(seconds: float = 120.0, sample_every_s: float = 10.0, pace_s: float = 2.0) -> dict:
     """``pace_s``: how long the shopper stays on each page after it has loaded."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,6 +93,9 @@ def measure(seconds: float = 120.0, sample_every_s: float = 10.0, pace_s: float 
         "stage_median_s": per_stage,
         "frames_per_update_median": statistics.median([len(u.frames) for u in updates]) if updates else 0,
         "memory_samples_seconds_tree_mib_python_mib": samples,
+        "ocr_lines": ocr_lines(runtime.summariser),
+        "updates_detail": [{"number": u.number, "catch_up": u.catch_up, "latency_s": u.latency_s,
+                            "timings": u.timings, "changed": u.changed} for u in live.updates],
     }
     rows = []
     if latencies:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -49,13 +50,14 @@ def watched(tmp_path_factory):
     reads, in_flight, peak = [], [0], [0]
     lock = threading.Lock()
 
-    def counted_read(frame):
+    def counted_read(frame, interrupted=None):
         with lock:
             in_flight[0] += 1
             peak[0] = max(peak[0], in_flight[0])
-            reads.append(frame.frame_id)
         try:
-            return real_read(frame)
+            reading = real_read(frame, interrupted=interrupted)
+            reads.append(frame.frame_id)  # a read that gave way to a newer screenshot is counted when it ends
+            return reading
         finally:
             with lock:
                 in_flight[0] -= 1
@@ -123,6 +125,52 @@ def test_frames_that_arrive_together_newest_first_then_the_backlog(watched, tmp_
     assert updates[0].frames == [distinct[-1].frame_id] and not updates[0].catch_up
     assert all(u.catch_up and len(u.frames) == 1 for u in updates[1:])
     assert updates[-1].summary.frames_read == len(distinct)  # in the end every screenshot is in the summary
+
+
+def test_a_catch_up_read_gives_way_to_a_new_screenshot_and_loses_nothing(watched, tmp_path):
+    """Two screenshots at once (B newest, A to the backlog), then C while A is being read as a catch-up: the
+    read of A stops, C is read next, then A; no line of text is recognised twice."""
+    from tools.ocr import OcrInterrupted, RapidOcrReader
+
+    distinct = [f for f in watched["frames"] if f.duplicate_of is None]
+    a, b, c = distinct[1], distinct[2], distinct[-1]  # a product page, a product page, the last mug page
+    runtime = build_runtime(load_settings(data_dir=tmp_path), products=shop_products())  # a cold OCR cache
+    reader, real_read, stopped = runtime.summariser, runtime.summariser.read_frame, []
+    live = LiveRecommender(runtime, lambda update: None, debounce_s=0.5)
+
+    def read_frame(frame, interrupted=None):
+        if interrupted is None or stopped:
+            return real_read(frame, interrupted=interrupted)
+        asked = [0]
+
+        def new_screenshot_after_five_lines() -> bool:
+            asked[0] += 1
+            if asked[0] == 6:
+                live.frame_arrived(c)
+            return interrupted()
+
+        try:
+            return real_read(frame, interrupted=new_screenshot_after_five_lines)
+        except OcrInterrupted:
+            stopped.append((frame.frame_id, asked[0]))
+            raise
+
+    reader.read_frame = read_frame
+    try:
+        live.frame_arrived(a)
+        live.frame_arrived(b)
+        assert live.drain(timeout_s=60)
+    finally:
+        live.close()
+        runtime.close()
+    assert stopped == [(a.frame_id, 6)]  # it stopped at the first line after C arrived
+    assert [(u.frames, u.catch_up) for u in live.updates] == [
+        ([b.frame_id], False), ([c.frame_id], False), ([a.frame_id], True)]
+    assert live.updates[-1].summary.frames_read == 3
+    fresh = RapidOcrReader()
+    for frame in (a, b, c):
+        fresh.read(Path(frame.path))
+    assert reader.ocr.lines_recognised == fresh.lines_recognised
 
 
 def test_watch_prints_one_json_line_per_update(tmp_path, capsys):

@@ -30,7 +30,7 @@ class FakeOcr:
         self.pages = pages or {}
         self.read_paths: list[str] = []
 
-    def read(self, image, sha256=None):
+    def read(self, image, sha256=None, interrupted=None):
         self.read_paths.append(str(image))
         return self.pages.get(str(image), [])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from tools import parsing
@@ -114,8 +115,10 @@ class OfflineScreenReader:
         return found
 
     # -- one frame -------------------------------------------------------------------------------------
-    def read_frame(self, frame: Frame) -> FrameReading:
-        reading = self.parse_lines(frame.frame_id, self.ocr.read(Path(frame.path), sha256=frame.sha256))
+    def read_frame(self, frame: Frame, interrupted: Callable[[], bool] | None = None) -> FrameReading:
+        """``interrupted``: asked during OCR; when it says True, OcrInterrupted is raised (see tools/ocr.py)."""
+        lines = self.ocr.read(Path(frame.path), sha256=frame.sha256, interrupted=interrupted)
+        reading = self.parse_lines(frame.frame_id, lines)
         if reading.kind == "product" and reading.photo_box is not None and Path(frame.path).is_file():
             try:
                 reading.photo_colour = dominant_colour(Path(frame.path), reading.photo_box)
