@@ -90,6 +90,10 @@ class LiveRecommender:
         self._wake = threading.Condition(self._lock)
         self._stopping = False
         self._busy = False
+        self.ready = threading.Event()  # set once the reader's models are loaded (or failed to load)
+        self.screenshots_read = 0  # every read that finished, also those that changed nothing
+        self.unchanged = 0  # reads after which the summary was the same, so nothing was re-solved
+        self.gave_way = 0  # catch-up reads stopped for a newer screenshot (read again later)
         self._worker = threading.Thread(target=self._run, name="live-recommender", daemon=True)
         self._worker.start()
 
@@ -118,7 +122,22 @@ class LiveRecommender:
             self._wake.notify_all()
         self._worker.join(timeout=30)
 
+    def wait_ready(self, timeout_s: float = 60.0) -> bool:
+        return self.ready.wait(timeout_s)
+
+    def _warm_up(self) -> None:
+        """Load the reader's models before the first screenshot comes (they take 1-2 s to load)."""
+        try:
+            warm_up = getattr(self.runtime.summariser, "warm_up", None)
+            if warm_up is not None:
+                warm_up()
+        except Exception:  # the first read will load them, or fail with a reported error
+            log.exception("warming up the screen reader failed")
+        finally:
+            self.ready.set()
+
     def _run(self) -> None:
+        self._warm_up()
         while True:
             with self._wake:
                 while not self._pending and not self._backlog and not self._stopping:
@@ -144,6 +163,7 @@ class LiveRecommender:
                     self.updates.append(update)
                     self.on_update(update)
             except OcrInterrupted:  # a new screenshot came during a catch-up read: it goes first
+                self.gave_way += 1
                 with self._wake:
                     self._backlog.extend(batch)
             except Exception as exc:  # a failed update is reported; the next screenshots get a new one
@@ -165,12 +185,14 @@ class LiveRecommender:
             for frame in frames:
                 self._readings[frame.frame_id] = summariser.read_frame(frame, interrupted=interrupted)
             self._frames.extend(frames)
+            self.screenshots_read += len(frames)
             timings["read"] = time.perf_counter() - started
             mark = time.perf_counter()
             summary = summarise_readings(list(self._readings.values()), summariser.name)
         else:  # an MLLM: it is sent only what the previous summary has not covered
             self._frames.extend(frames)
             summary = summariser.summarise(self._frames, previous=self._summary)
+            self.screenshots_read += len(frames)
             timings["read"] = time.perf_counter() - started
             mark = time.perf_counter()
         timings["summarise"] = time.perf_counter() - mark
@@ -179,6 +201,7 @@ class LiveRecommender:
         if self._summary is not None and summary.model_dump(exclude={"frames_read"}) == self._summary.model_dump(
                 exclude={"frames_read"}):
             self._summary = summary
+            self.unchanged += 1
             return None  # nothing new to show: no re-solve
         self._summary = summary
 

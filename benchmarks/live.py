@@ -50,6 +50,24 @@ def ocr_lines(summariser) -> dict[str, int]:  # noqa: ANN001
     return {"recognised": getattr(ocr, "lines_recognised", 0), "reused": getattr(ocr, "lines_reused", 0)}
 
 
+def memory_trend(samples: list[tuple[float, float, float]]) -> dict[str, dict[str, float]]:
+    """Memory of the whole tree and of Python alone: the median over the first minute, the last sample, the
+    largest, and the growth per minute after the first minute (least squares), to show whether it stays flat."""
+    trend = {}
+    for key, column in (("tree", 1), ("python", 2)):
+        first = [s[column] for s in samples if s[0] <= 60] or [samples[0][column]]
+        later = [(s[0] / 60, s[column]) for s in samples if s[0] > 60]
+        slope = 0.0
+        if len(later) >= 2:
+            mean_t = statistics.fmean(t for t, _ in later)
+            mean_m = statistics.fmean(m for _, m in later)
+            spread = sum((t - mean_t) ** 2 for t, _ in later)
+            slope = sum((t - mean_t) * (m - mean_m) for t, m in later) / spread if spread else 0.0
+        trend[key] = {"first_minute": round(statistics.median(first), 1), "last": samples[-1][column],
+                      "max": max(s[column] for s in samples), "growth_per_minute_after_first": round(slope, 1)}
+    return trend
+
+
 def measure(seconds: float = 120.0, sample_every_s: float = 10.0, pace_s: float = 2.0) -> dict:
     """``pace_s``: how long the shopper stays on each page after it has loaded."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,6 +76,9 @@ def measure(seconds: float = 120.0, sample_every_s: float = 10.0, pace_s: float 
         runtime.store.load_filter_index()
         persona = parse_script(session_script(runtime.shop_products, rounds=50), name="bench-live")
         live = LiveRecommender(runtime, lambda update: None)
+        warm_started = time.monotonic()
+        live.wait_ready()
+        warm_up_s = time.monotonic() - warm_started
         samples: list[tuple[float, float, float]] = []
         started = time.monotonic()
 
@@ -87,6 +108,8 @@ def measure(seconds: float = 120.0, sample_every_s: float = 10.0, pace_s: float 
                      "k": settings.k, "summariser": runtime.backends.summariser, "categories": list(CATEGORIES)},
         "budget": {"p50_s": BUDGET_P50_S, "p95_s": BUDGET_P95_S},
         "screenshots": len(run.frames), "updates": len(updates), "errors": live.errors,
+        "warm_up_s": round(warm_up_s, 2), "screenshots_read": live.screenshots_read,
+        "reads_without_change": live.unchanged, "catch_up_reads_that_gave_way": live.gave_way,
         "catch_up_updates": sum(u.catch_up for u in live.updates),
         "latency_s": {"p50": round(statistics.median(latencies), 3), "p95": round(percentile(latencies, 0.95), 3),
                       "max": round(max(latencies), 3)} if latencies else None,
@@ -104,8 +127,15 @@ def measure(seconds: float = 120.0, sample_every_s: float = 10.0, pace_s: float 
         rows += [{"stage": "live (scripted session)", "measure": f"  {stage}", "median": value, "p95": None,
                   "unit": "s"} for stage, value in per_stage.items()]
     if samples:
-        rows.append({"stage": "live (scripted session)", "measure": "memory, Python + Chromium, last sample",
-                     "median": samples[-1][1], "p95": None, "unit": "MiB"})
+        result["memory_mib"] = memory_trend(samples)
+        for key, label in (("tree", "Python + Chromium"), ("python", "Python alone")):
+            trend = result["memory_mib"][key]
+            rows += [{"stage": "live (scripted session)", "measure": f"memory, {label}: {what}", "median": value,
+                      "p95": None, "unit": unit}
+                     for what, value, unit in (("first minute", trend["first_minute"], "MiB"),
+                                               ("last sample", trend["last"], "MiB"),
+                                               ("growth after the first minute", trend["growth_per_minute_after_first"],
+                                                "MiB/min"))]
     result["rows"] = rows
     return result
 
@@ -120,6 +150,9 @@ def main() -> None:
     print_rows(result["rows"])
     if result["latency_s"]:
         ok = result["latency_s"]["p50"] <= BUDGET_P50_S and result["latency_s"]["p95"] <= BUDGET_P95_S
+        print(f"{result['screenshots_read']} distinct screenshots read ({result['reads_without_change']} changed "
+              f"nothing); OCR lines recognised {result['ocr_lines']['recognised']}, found in the line cache "
+              f"{result['ocr_lines']['reused']}; warm-up {result['warm_up_s']:g} s")
         print(f"{result['updates']} updates from {result['screenshots']} screenshots; budget p50 <= "
               f"{BUDGET_P50_S:g} s, p95 <= {BUDGET_P95_S:g} s: {'met' if ok else 'NOT met'}")
     print(f"wrote {write_results('live', result, args.out)}")

@@ -156,6 +156,8 @@ def test_a_catch_up_read_gives_way_to_a_new_screenshot_and_loses_nothing(watched
             raise
 
     reader.read_frame = read_frame
+    assert live.wait_ready(timeout_s=60)  # the models load before the first screenshot, not during its read
+    assert reader.ocr.loaded and reader.ocr.calls == 0
     try:
         live.frame_arrived(a)
         live.frame_arrived(b)
@@ -164,6 +166,7 @@ def test_a_catch_up_read_gives_way_to_a_new_screenshot_and_loses_nothing(watched
         live.close()
         runtime.close()
     assert stopped == [(a.frame_id, 6)]  # it stopped at the first line after C arrived
+    assert (live.gave_way, live.screenshots_read) == (1, 3)
     assert [(u.frames, u.catch_up) for u in live.updates] == [
         ([b.frame_id], False), ([c.frame_id], False), ([a.frame_id], True)]
     assert live.updates[-1].summary.frames_read == 3

@@ -77,3 +77,12 @@ def test_an_interrupted_read_loses_nothing(tmp_path):
     fresh = RapidOcrReader()
     assert lines == fresh.read(shot)
     assert reader.lines_recognised == fresh.lines_recognised  # the three lines were not recognised twice
+
+
+def test_warming_up_loads_the_models_without_reading_anything(tmp_path):
+    reader = RapidOcrReader(cache_path=tmp_path / "ocr.sqlite")
+    assert not reader.loaded
+    reader.warm_up()
+    assert reader.loaded and reader.calls == 0 and reader.lines_recognised == 0
+    shot = _screen(tmp_path / "a.png", ["Titan Analog Watch"])
+    assert [line.text for line in reader.read(shot, sha256="sha-a")] == ["Titan Analog Watch"]

@@ -84,6 +84,19 @@ class RapidOcrReader:
             self._engine = engine
         return self._engine
 
+    @property
+    def loaded(self) -> bool:
+        return self._engine is not None
+
+    def warm_up(self) -> None:
+        """Load the models and run each once (about 1-2 s), so the first screenshot is not slower than the rest."""
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        with self._lock:
+            engine = self._get_engine()
+            engine.text_det(np.full((64, 256, 3), 255, dtype=np.uint8))
+            engine.text_rec(TextRecInput(img=[np.full((48, 160, 3), 255, dtype=np.uint8)]))
+
     def read(self, image: Path | bytes, sha256: str | None = None,
              interrupted: Callable[[], bool] | None = None) -> list[OcrLine]:
         """Lines in reading order: top to bottom, then left to right. With ``sha256`` (the image's content

@@ -62,18 +62,26 @@ class OfflineScreenReader:
         self._category_names: list[str] = []
         self._category_vectors = None  # embeddings of the category names, computed on first need
 
-    def _classify(self, title: str) -> list[str]:
-        """The catalog category whose name is closest in meaning to a title, for pages without a breadcrumb."""
-        if not self._categories:
-            return []
+    def warm_up(self) -> None:
+        """Load the OCR models and the category names' embeddings before the first screenshot needs them."""
+        self.ocr.warm_up()
+        self._category_embeddings()
+
+    def _category_embeddings(self):  # noqa: ANN202
         if self._category_vectors is None:
             from catalog.embedding import embed_texts
 
             self._category_names = sorted(self._categories.values())
             self._category_vectors = embed_texts(self._category_names)
+        return self._category_vectors
+
+    def _classify(self, title: str) -> list[str]:
+        """The catalog category whose name is closest in meaning to a title, for pages without a breadcrumb."""
+        if not self._categories:
+            return []
         from catalog.embedding import embed_texts
 
-        scores = self._category_vectors @ embed_texts([title])[0]
+        scores = self._category_embeddings() @ embed_texts([title])[0]
         best = int(scores.argmax())
         return [self._category_names[best]] if scores[best] >= _CATEGORY_MATCH else []
 
