@@ -97,9 +97,9 @@ def _follow(args: argparse.Namespace, runtime, persona, live: LiveRecommender, v
 
 
 def _report(live: LiveRecommender, started: float) -> None:
-    latencies = [u.latency_s for u in live.updates]
+    latencies = [u.latency_s for u in live.history]
     if latencies:
-        render.stderr.print(f"{len(live.updates)} updates in {time.perf_counter() - started:.0f} s; latency from a "
+        render.stderr.print(f"{len(live.history)} updates in {time.perf_counter() - started:.0f} s; latency from a "
                             f"new screenshot to new recommendations: median {statistics.median(latencies):.2f} s, "
                             f"max {max(latencies):.2f} s", highlight=False)
     for error in live.errors:

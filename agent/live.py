@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ from tools.screen_reader import OfflineScreenReader
 log = logging.getLogger(__name__)
 
 DEBOUNCE_S = 0.25  # how long an update waits for more screenshots of the same burst before it starts
+KEPT_UPDATES = 50  # whole updates kept (each holds a summary of the session so far); a long watch keeps records
 
 
 @dataclass
@@ -53,6 +55,18 @@ class LiveUpdate:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     latency_s: float = 0.0  # from the arrival of the screenshot it read to these recommendations
     catch_up: bool = False  # it read a screenshot from the backlog, not the newest one
+
+
+@dataclass(frozen=True)
+class UpdateRecord:
+    """What is kept of every update for the statistics of a long watch (a few hundred bytes)."""
+
+    number: int
+    frames: int
+    catch_up: bool
+    latency_s: float
+    timings: dict[str, float]
+    changed: list[str]
 
 
 def leading_values(summary: BehaviorSummary) -> dict[str, str | None]:
@@ -75,7 +89,8 @@ class LiveRecommender:
         self.runtime = runtime
         self.on_update = on_update
         self.debounce_s = debounce_s
-        self.updates: list[LiveUpdate] = []
+        self.updates: deque[LiveUpdate] = deque(maxlen=KEPT_UPDATES)  # the latest, whole
+        self.history: list[UpdateRecord] = []  # every update, its timings only
         self.errors: list[str] = []
         self._pending: list[tuple[Frame, float]] = []
         self._backlog: list[tuple[Frame, float]] = []  # older screenshots of a batch, read when nothing waits
@@ -161,6 +176,8 @@ class LiveRecommender:
                 update = self._update(batch, catch_up)
                 if update is not None:
                     self.updates.append(update)
+                    self.history.append(UpdateRecord(update.number, len(update.frames), update.catch_up,
+                                                     update.latency_s, update.timings, update.changed))
                     self.on_update(update)
             except OcrInterrupted:  # a new screenshot came during a catch-up read: it goes first
                 self.gave_way += 1
@@ -221,6 +238,6 @@ class LiveRecommender:
         timings["optimise"] = time.perf_counter() - mark
         done = time.perf_counter()
         timings = {k: round(v, 4) for k, v in timings.items()}
-        return LiveUpdate(number=len(self.updates) + 1, frames=[f.frame_id for f in frames], summary=summary,
+        return LiveUpdate(number=len(self.history) + 1, frames=[f.frame_id for f in frames], summary=summary,
                           constraints=constraints, recommendations=self._recommendations, changed=changed,
                           timings=timings, latency_s=round(done - oldest, 4), catch_up=catch_up)

@@ -99,7 +99,7 @@ def measure(seconds: float = 120.0, sample_every_s: float = 10.0, pace_s: float 
         finally:
             live.close()
             runtime.close()
-    updates = [u for u in live.updates if not u.catch_up]  # the newest screenshot each time: the budget's latency
+    updates = [u for u in live.history if not u.catch_up]  # the newest screenshot each time: the budget's latency
     latencies = [u.latency_s for u in updates]
     stages = sorted({stage for u in updates for stage in u.timings})
     per_stage = {stage: round(statistics.median([u.timings.get(stage, 0.0) for u in updates]), 4) for stage in stages}
@@ -110,15 +110,15 @@ def measure(seconds: float = 120.0, sample_every_s: float = 10.0, pace_s: float 
         "screenshots": len(run.frames), "updates": len(updates), "errors": live.errors,
         "warm_up_s": round(warm_up_s, 2), "screenshots_read": live.screenshots_read,
         "reads_without_change": live.unchanged, "catch_up_reads_that_gave_way": live.gave_way,
-        "catch_up_updates": sum(u.catch_up for u in live.updates),
+        "catch_up_updates": sum(u.catch_up for u in live.history),
         "latency_s": {"p50": round(statistics.median(latencies), 3), "p95": round(percentile(latencies, 0.95), 3),
                       "max": round(max(latencies), 3)} if latencies else None,
         "stage_median_s": per_stage,
-        "frames_per_update_median": statistics.median([len(u.frames) for u in updates]) if updates else 0,
+        "frames_per_update_median": statistics.median([u.frames for u in updates]) if updates else 0,
         "memory_samples_seconds_tree_mib_python_mib": samples,
         "ocr_lines": ocr_lines(runtime.summariser),
         "updates_detail": [{"number": u.number, "catch_up": u.catch_up, "latency_s": u.latency_s,
-                            "timings": u.timings, "changed": u.changed} for u in live.updates],
+                            "timings": u.timings, "changed": u.changed} for u in live.history],
     }
     rows = []
     if latencies:

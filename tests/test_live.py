@@ -127,6 +127,28 @@ def test_frames_that_arrive_together_newest_first_then_the_backlog(watched, tmp_
     assert updates[-1].summary.frames_read == len(distinct)  # in the end every screenshot is in the summary
 
 
+def test_a_long_watch_keeps_the_latest_updates_whole_and_a_record_of_every_one(watched, monkeypatch):
+    """Each update holds a summary of the whole session so far; keeping all of them would grow memory with the
+    square of a watch's length."""
+    import agent.live
+
+    monkeypatch.setattr(agent.live, "KEPT_UPDATES", 3)
+    runtime = build_runtime(load_settings(data_dir=watched["runtime"].settings.data_dir), products=shop_products())
+    distinct = [f for f in watched["frames"] if f.duplicate_of is None]
+    live = LiveRecommender(runtime, lambda update: None, debounce_s=0.0)
+    try:
+        for frame in distinct:  # one at a time, read from the OCR cache of the watch above
+            live.frame_arrived(frame)
+            assert live.drain(timeout_s=60)
+    finally:
+        live.close()
+        runtime.close()
+    assert len(live.history) > 3 and len(live.updates) == 3
+    assert [u.number for u in live.updates] == [r.number for r in live.history[-3:]]
+    assert [r.number for r in live.history] == list(range(1, len(live.history) + 1))
+    assert all(r.latency_s > 0 and "read" in r.timings for r in live.history)
+
+
 def test_a_catch_up_read_gives_way_to_a_new_screenshot_and_loses_nothing(watched, tmp_path):
     """Two screenshots at once (B newest, A to the backlog), then C while A is being read as a catch-up: the
     read of A stops, C is read next, then A; no line of text is recognised twice."""
