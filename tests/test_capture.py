@@ -159,3 +159,31 @@ def test_every_built_in_persona_plays_without_failed_steps(tmp_path):
             assert run.failed_steps == [], persona.name
             assert run.steps_done == len(persona.steps)
             assert sum("/p/" in f.url for f in run.frames) >= 3, persona.name
+
+
+def test_a_long_script_swaps_in_a_fresh_page_and_loses_no_step(tmp_path):
+    """Playwright keeps every request of a page until its context closes; a long script gets a fresh page before
+    a step that opens an address once enough requests passed, and the script goes on as if nothing happened."""
+    from agent.settings import load_settings
+    from agent.wiring import browser_config, start_demo_shop
+    from catalog.files import load_products
+    from tools.browser import ShopperBrowser
+    from tools.frames import FrameStore
+    from tools.shop_pages import product_href
+    from tools.shopper import run_persona
+
+    pages = [product_href(p.id) for p in load_products()[:6]]
+    persona = parse_script("".join(f"goto {href}\n" for href in pages) + "back\n", name="long")
+    frames = FrameStore(tmp_path / "frames")
+    with start_demo_shop() as shop:
+        base = shop.url
+        session_id = frames.new_session("test:recycle")
+        with ShopperBrowser(browser_config(load_settings()), frames, session_id) as browser:
+            browser.recycle_after = 3  # a product page makes more requests than that (its HTML, CSS, photo)
+            start = browser.page.context
+            run = run_persona(browser, base, persona)
+            assert browser.page.context is not start  # recycled
+            assert browser.page.url == base + pages[-2]  # one step back still works after a fresh page
+    assert run.failed_steps == [] and run.steps_done == len(persona.steps)
+    opened = list(dict.fromkeys(f.url for f in run.frames))
+    assert opened[:len(pages)] == [base + p for p in pages]  # every page was shown, in order

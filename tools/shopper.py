@@ -19,6 +19,8 @@ from tools.schemas import Frame
 
 log = logging.getLogger(__name__)
 
+_OPENS_AN_ADDRESS = {"home", "goto", "category"}  # steps that do not depend on the page they start from
+
 
 @dataclass
 class ScriptRun:
@@ -58,6 +60,8 @@ def run_persona(
             for frame in browser.idle(step.amount, deadline):
                 keep(frame)
         else:
+            if step.action in _OPENS_AN_ADDRESS:  # the page is replaced anyway: a long script's memory stays flat
+                browser.recycle_if_worn()
             result = _perform(browser, shop_url, step)
             if not result.ok:
                 run.failed_steps.append(f"step {number} ({step.action}): {result.message}")
