@@ -52,19 +52,22 @@ def ocr_lines(summariser) -> dict[str, int]:  # noqa: ANN001
 
 def memory_trend(samples: list[tuple[float, float, float]]) -> dict[str, dict[str, float]]:
     """Memory of the whole tree and of Python alone: the median over the first minute, the last sample, the
-    largest, and the growth per minute after the first minute (least squares), to show whether it stays flat."""
+    largest, and the growth per minute over the second half of the run (from the median of the samples between
+    40% and 60% of it to the median of those after 80%): medians, so one step or one sample's noise does not
+    pass for a trend."""
+    span = samples[-1][0] or 1.0
+    middle = [s for s in samples if 0.4 * span <= s[0] <= 0.6 * span]
+    end = [s for s in samples if s[0] >= 0.8 * span]
     trend = {}
     for key, column in (("tree", 1), ("python", 2)):
         first = [s[column] for s in samples if s[0] <= 60] or [samples[0][column]]
-        later = [(s[0] / 60, s[column]) for s in samples if s[0] > 60]
-        slope = 0.0
-        if len(later) >= 2:
-            mean_t = statistics.fmean(t for t, _ in later)
-            mean_m = statistics.fmean(m for _, m in later)
-            spread = sum((t - mean_t) ** 2 for t, _ in later)
-            slope = sum((t - mean_t) * (m - mean_m) for t, m in later) / spread if spread else 0.0
+        growth = 0.0
+        if middle and end:
+            minutes = (statistics.median(s[0] for s in end) - statistics.median(s[0] for s in middle)) / 60
+            rise = statistics.median(s[column] for s in end) - statistics.median(s[column] for s in middle)
+            growth = rise / minutes if minutes > 0 else 0.0
         trend[key] = {"first_minute": round(statistics.median(first), 1), "last": samples[-1][column],
-                      "max": max(s[column] for s in samples), "growth_per_minute_after_first": round(slope, 1)}
+                      "max": max(s[column] for s in samples), "growth_per_minute_second_half": round(growth, 1)}
     return trend
 
 
@@ -134,7 +137,7 @@ def measure(seconds: float = 120.0, sample_every_s: float = 10.0, pace_s: float 
                       "p95": None, "unit": unit}
                      for what, value, unit in (("first minute", trend["first_minute"], "MiB"),
                                                ("last sample", trend["last"], "MiB"),
-                                               ("growth after the first minute", trend["growth_per_minute_after_first"],
+                                               ("growth over the second half", trend["growth_per_minute_second_half"],
                                                 "MiB/min"))]
     result["rows"] = rows
     return result

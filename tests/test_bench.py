@@ -65,13 +65,15 @@ def test_the_table_has_a_row_per_measure_and_a_dash_for_no_p95(capsys):
     assert lines[1].split()[-3:] == ["41.5", "-", "MiB"] and lines[2].split()[-3:] == ["180", "-", "products/s"]
 
 
-def test_the_live_benchmark_reports_memory_growth_after_the_first_minute():
+def test_the_live_benchmark_reports_memory_growth_over_the_second_half():
     from benchmarks.live import memory_trend
 
-    flat = [(t, 2000.0 + (5 if t % 20 else 0), 800.0) for t in range(0, 600, 10)]
-    rising = [(t, 2000.0 + t / 6, 800.0 + t / 60) for t in range(0, 600, 10)]  # 10 and 1 MiB per minute
-    assert memory_trend(flat)["tree"]["growth_per_minute_after_first"] == pytest.approx(0, abs=0.5)
+    flat = [(t, 2000.0 + (5 if t % 20 else 0), 800.0) for t in range(0, 610, 10)]
+    rising = [(t, 2000.0 + t / 6, 800.0 + t / 60) for t in range(0, 610, 10)]  # 10 and 1 MiB per minute
+    step = [(t, 2000.0 + (50 if t > 200 else 0), 800.0) for t in range(0, 610, 10)]  # one step, early
+    assert memory_trend(flat)["tree"]["growth_per_minute_second_half"] == pytest.approx(0, abs=0.5)
+    assert memory_trend(step)["tree"]["growth_per_minute_second_half"] == 0
     trend = memory_trend(rising)
-    assert trend["tree"]["growth_per_minute_after_first"] == pytest.approx(10, abs=0.1)
-    assert trend["python"]["growth_per_minute_after_first"] == pytest.approx(1, abs=0.1)
+    assert trend["tree"]["growth_per_minute_second_half"] == pytest.approx(10, abs=0.1)
+    assert trend["python"]["growth_per_minute_second_half"] == pytest.approx(1, abs=0.1)
     assert trend["tree"]["last"] == rising[-1][1] and trend["tree"]["first_minute"] < trend["tree"]["last"]
