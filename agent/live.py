@@ -8,9 +8,9 @@ and keeps the older ones in a backlog that is read, one per update, whenever not
 "catch-up" updates are marked). A catch-up read gives way as soon as a new screenshot arrives: it stops between two
 lines of OCR and its screenshot goes back to the backlog (the lines it recognised are kept by the OCR's line
 cache, so the next attempt does not repeat them), so a new screenshot waits for one line, not one screenshot.
-Incremental: the offline reader reads each new screenshot once and the summary is
-re-added from the kept readings (an MLLM is sent only what its previous summary has not covered); retrieval is skipped
-when the constraints did not change, and nothing is re-solved when the summary did not change.
+Incremental: the offline reader reads each new screenshot once and the summary is re-added from the kept readings
+(an MLLM is sent only what its previous summary has not covered); retrieval is skipped when the constraints did not
+change, and nothing is re-solved when the summary did not change.
 
 Each update records its latency: from the arrival of the screenshot it read to the new
 recommendations, split by stage (read, summarise, constrain, retrieve, optimise).
