@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 
 from agent.pipeline import viewed_ids
 from agent.wiring import Runtime
-from tools.candidates import retrieve
-from tools.constraints import constraints_from_summary
-from tools.explain import recommendations
-from tools.ocr import OcrInterrupted
-from tools.optimizer import select
-from tools.readings import FrameReading, summarise_readings
+from tools.perception.ocr import OcrInterrupted
+from tools.perception.readings import FrameReading, summarise_readings
+from tools.perception.screen_reader import OfflineScreenReader
+from tools.recommend.candidates import retrieve
+from tools.recommend.constraints import constraints_from_summary
+from tools.recommend.explain import recommendations
+from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Candidate, Constraints, Frame, Recommendation
-from tools.screen_reader import OfflineScreenReader
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agent.wiring import Runtime
-from tools.candidates import retrieve
-from tools.capture_session import browse_session
-from tools.constraints import constraints_from_summary
-from tools.explain import recommendations
-from tools.optimizer import select
-from tools.personas import Persona
+from tools.capture.personas import Persona
+from tools.capture.session import browse_session
+from tools.recommend.candidates import retrieve
+from tools.recommend.constraints import constraints_from_summary
+from tools.recommend.explain import recommendations
+from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Constraints, Frame, SeenProduct
 
 SEEN_TITLE_SIMILARITY = 0.9  # a catalog title this close to a title read off a screen is "already viewed"

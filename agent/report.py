@@ -21,13 +21,13 @@ from PIL import Image
 
 from catalog.models import Product
 from tools.atomic import write_atomically
-from tools.explain import money
+from tools.recommend.explain import money
 from tools.schemas import Frame
 
 SHOT_WIDTH = 720  # one copy per screenshot, shown small until opened: about 60 KB for a 1280x800 shop page
 SHOT_QUALITY = 70
 PHOTO_SIZE = 160
-_CITATION = re.compile(r"\(screenshots ([^)]*)\)")  # as written by tools.explain._cite
+_CITATION = re.compile(r"\(screenshots ([^)]*)\)")  # as written by tools.recommend.explain._cite
 _NUMBER = re.compile(r"#(\d+)")
 
 _CSS = """

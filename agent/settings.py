@@ -134,7 +134,7 @@ def config_file() -> Path:
     return Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
 
 
-# Settings that the run commands also take as flags (agent/cli.py); the rest come from env or the file.
+# Settings that the run commands also take as flags (agent/cli/main.py); the rest come from env or the file.
 CLI_FLAGS = frozenset({"data_dir", "chroma_url", "checkpoint_url", "k", "openai_base_url", "openai_api_key",
                        "vision_model", "chat_model"})
 

@@ -3,8 +3,8 @@ of the environment. The LangGraph server brings its own checkpointer, so none is
 
 from __future__ import annotations
 
-from agent.chat_graph import build_chat_graph
-from agent.chat_tools import ChatContext
+from agent.chat.graph import build_chat_graph
+from agent.chat.tools import ChatContext
 from agent.settings import load_settings
 from agent.wiring import build_chat_model, build_runtime
 

@@ -8,23 +8,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from agent.mllm_summariser import MllmSummariser
+from agent.mllm.summariser import MllmSummariser
 from agent.settings import Settings
 from catalog.files import DEMO_IMAGES, DEMO_PRODUCTS, load_products
 from catalog.models import Product
 from catalog.store import CatalogStore
-from tools.browser import BrowserConfig
-from tools.frames import FrameStore
-from tools.ocr import OcrCache, RapidOcrReader
+from shop.live import LiveFeed
+from shop.server import DemoShop
+from tools.capture.browser import BrowserConfig
+from tools.capture.frames import FrameStore
+from tools.perception.ocr import OcrCache, RapidOcrReader
+from tools.perception.screen_reader import OfflineScreenReader
+from tools.perception.summariser import Summariser, SummariserError
 from tools.schemas import BehaviorSummary, Frame
-from tools.screen_reader import OfflineScreenReader
-from tools.shop import DemoShop
-from tools.shop_live import LiveFeed
-from tools.summariser import Summariser, SummariserError
 
 log = logging.getLogger(__name__)
 
-CHAT_BACKEND_OFFLINE = "none: constraints come from documented rules (tools/constraints.py), no chat model ran"
+CHAT_BACKEND_OFFLINE = (
+    "none: constraints come from documented rules (tools/recommend/constraints.py), no chat model ran"
+)
 
 
 @dataclass
@@ -151,7 +153,7 @@ def build_chat_model(settings: Settings):
         return ChatOpenAI(model=settings.chat_model, base_url=settings.openai_base_url,
                           api_key=settings.openai_api_key, timeout=settings.request_timeout_s, max_retries=3,
                           temperature=0)
-    from agent.local_chat_model import LocalChatModel
+    from agent.chat.local_model import LocalChatModel
 
     return LocalChatModel()
 
@@ -159,7 +161,7 @@ def build_chat_model(settings: Settings):
 def chat_backend_name(settings: Settings) -> str:
     if settings.uses_endpoint and settings.chat_model:
         return f"OpenAI-compatible chat model {settings.chat_model} at {settings.openai_base_url}"
-    from agent.local_chat_model import BACKEND_NAME
+    from agent.chat.local_model import BACKEND_NAME
 
     return BACKEND_NAME
 

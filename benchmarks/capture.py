@@ -15,10 +15,10 @@ from pathlib import Path
 from agent.settings import load_settings
 from agent.wiring import browser_config, start_demo_shop
 from benchmarks.common import tree_rss_mib, write_results
-from tools.browser import ShopperBrowser
-from tools.frames import FrameStore
-from tools.personas import PERSONAS
-from tools.shopper import run_persona
+from tools.capture.browser import ShopperBrowser
+from tools.capture.frames import FrameStore
+from tools.capture.personas import PERSONAS
+from tools.capture.shopper import run_persona
 
 
 def _scenario(name: str, shop_url: str, frames: FrameStore, rate_hz: float, seconds: float, action) -> dict:  # noqa: ANN001

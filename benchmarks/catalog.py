@@ -1,5 +1,5 @@
 """Catalog benchmark: ingest speed, store size, and search latency with and without filters, at 10,000 and
-100,000 products (the large catalog of catalog/build_large.py: Myntra, Amazon.in, colour variants).
+100,000 products (the large catalog of catalog/sources/large.py: Myntra, Amazon.in, colour variants).
 
     python -m benchmarks.catalog [--sizes 10000,100000] [--queries 200] [--server] [--out bench-results/catalog.json]
 
@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 
 from benchmarks.common import percentile, write_results
-from catalog.build_large import large_catalog
 from catalog.bulk_ingest import ingest_file, tree_bytes
 from catalog.chroma_server import chroma_server
 from catalog.shared_data import shared_data_root
+from catalog.sources.large import large_catalog
 from catalog.store import CatalogStore, SearchFilters
-from tools.candidates import RETRIEVAL_POOL
+from tools.recommend.candidates import RETRIEVAL_POOL
 
 DEFAULT_SIZES = (10_000, 100_000)
 FULL = 100_000

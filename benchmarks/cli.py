@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.cli_common import EXIT_OK, UsageError
+from agent.cli.common import EXIT_OK, UsageError
 from benchmarks.common import print_rows, write_results
 
 # (stage, what it measures); the order is the order they run and print.

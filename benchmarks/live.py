@@ -21,10 +21,10 @@ from agent.live import LiveRecommender
 from agent.settings import load_settings
 from agent.wiring import build_runtime, start_shop
 from benchmarks.common import percentile, print_rows, tree_rss_mib, write_results
-from tools.browse_script import parse_script
-from tools.browser import ShopperBrowser
-from tools.shop_pages import product_href, slugify
-from tools.shopper import run_persona
+from shop.pages import product_href, slugify
+from tools.capture.browse_script import parse_script
+from tools.capture.browser import ShopperBrowser
+from tools.capture.shopper import run_persona
 
 CATEGORIES = ("Wrist Watches", "Coffee Mugs", "Bed Linen", "Deodorants", "Wall Decor & Clocks", "Tshirts")
 BUDGET_P50_S, BUDGET_P95_S = 2.0, 4.0

@@ -1,4 +1,4 @@
-"""Optimiser solve time (tools.optimizer.select, Dinkelbach) for 100, 1,000 and 10,000 synthetic candidates at
+"""Optimiser solve time (tools.recommend.optimizer.select, Dinkelbach) for 100, 1,000 and 10,000 synthetic candidates at
 K = 10 with every hard constraint active, for each objective mode.
 
     python -m benchmarks.optimizer [--repeats 20] [--out bench-results/optimizer.json]
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import percentile, write_results
-from tools.optimizer import select
+from tools.recommend.optimizer import select
 from tools.schemas import Candidate, Constraints
 
 SIZES = (100, 1_000, 10_000)

@@ -25,9 +25,9 @@ from agent.wiring import build_runtime, open_store, start_demo_shop
 from benchmarks.common import print_rows, write_results
 from catalog.files import DEMO_PRODUCTS, load_products
 from catalog.models import Product
-from tools.browse_script import parse_script
-from tools.ocr import RapidOcrReader
-from tools.shop_pages import product_href, slugify
+from shop.pages import product_href, slugify
+from tools.capture.browse_script import parse_script
+from tools.perception.ocr import RapidOcrReader
 
 # The shopper: a wrist-watch listing within a budget, then watches in that budget (coffee mugs only when a
 # session asks for more pages than there are such watches).
@@ -38,7 +38,7 @@ STAGE_ORDER = ("capture", "browse", "summarise", "constrain", "retrieve", "optim
 
 
 def session_script(products: list[Product], pages: int) -> str:
-    """A browsing script (tools/browse_script.py) that opens ``pages`` distinct pages: the first category's
+    """A browsing script (tools/capture/browse_script.py) that opens ``pages`` distinct pages: the first category's
     listing filtered to the budget, then product pages in the budget, the first category first. The browser
     also loads the shop's home page before the script starts (not captured: only actions take screenshots)."""
     if pages < 1:

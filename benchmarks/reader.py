@@ -16,10 +16,10 @@ from playwright.sync_api import sync_playwright
 
 from benchmarks.common import percentile, write_results
 from catalog.files import load_products
-from tools.browser import CHROMIUM_FLAGS
-from tools.ocr import RapidOcrReader
+from tools.capture.browser import CHROMIUM_FLAGS
+from tools.perception.ocr import RapidOcrReader
+from tools.perception.screen_reader import BACKEND_NAME, OfflineScreenReader
 from tools.schemas import Frame
-from tools.screen_reader import BACKEND_NAME, OfflineScreenReader
 
 
 def _screenshots(shop_url: str, paths: list[str], folder: Path) -> list[Path]:

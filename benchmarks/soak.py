@@ -22,9 +22,9 @@ from pathlib import Path
 from agent.settings import load_settings
 from agent.wiring import browser_config, start_demo_shop
 from benchmarks.common import tree_rss_mib, write_results
-from tools.capture_session import capture_script
-from tools.frames import FrameStore
-from tools.personas import PERSONAS
+from tools.capture.frames import FrameStore
+from tools.capture.personas import PERSONAS
+from tools.capture.session import capture_script
 
 
 def _disk_mib(folder: Path) -> float:

@@ -9,7 +9,7 @@ from typing import Any
 
 from evals.metrics import coverage
 from evals.stats import percentile, summarise
-from tools.candidates import SESSION_WEIGHT
+from tools.recommend.candidates import SESSION_WEIGHT
 
 MAIN_METHODS = ("random", "popularity", "item-knn", "sknn", "text-only", "interarec", "interarec+session")
 VOLUME_METHODS = {"interarec@25%": 0.25, "interarec@50%": 0.5, "interarec": 1.0}

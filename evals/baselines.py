@@ -106,7 +106,7 @@ class SessionKnnRecommender(PopularityRecommender):
 
     ``recency=True`` is V-SKNN's linear decay: the viewed item at position p of n counts p / n instead of 1
     (the last viewed counts 1, the first 1/n). On the Amazon sessions the order within a session is by item ID
-    (see ``evals.amazon``), so recency weighting there only adds noise."""
+    (see ``evals.datasets.amazon``), so recency weighting there only adds noise."""
 
     def __init__(self, catalog_ids: Sequence[str] = (), k_neighbors: int = 100, recency: bool = False) -> None:
         self.k_neighbors = k_neighbors

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tools.personas import Persona
+from tools.capture.personas import Persona
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import json
 import math
 from pathlib import Path
 
-from agent import render
-from agent.cli_common import EXIT_ERROR, EXIT_OK, UsageError, common_options, model_options, settings_from
+from agent.cli import render
+from agent.cli.common import EXIT_ERROR, EXIT_OK, UsageError, common_options, model_options, settings_from
 
 
 def _finite(value: object) -> object:

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 from agent.wiring import Runtime
 from evals.cases import EvalCase
-from tools.candidates import SESSION_WEIGHT, retrieve, with_session_scores
-from tools.capture_session import browse_session
-from tools.constraints import constraints_from_summary
-from tools.optimizer import select
-from tools.readings import summarise_readings
+from tools.capture.session import browse_session
+from tools.perception.readings import summarise_readings
+from tools.perception.screen_reader import OfflineScreenReader
+from tools.recommend.candidates import SESSION_WEIGHT, retrieve, with_session_scores
+from tools.recommend.constraints import constraints_from_summary
+from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Frame
-from tools.screen_reader import OfflineScreenReader
-from tools.session_models import SessionModel
+from tools.sessions.models import SessionModel
 
 TEXT_ONLY_NAME = "text-only: weblog titles through the offline reader's rules (no screenshots)"
 

@@ -18,13 +18,14 @@ from agent.settings import Settings
 from agent.wiring import build_runtime, start_shop
 from catalog.files import DEMO_IMAGES, DEMO_PRODUCTS, load_products
 from catalog.models import Product
-from evals import amazon, baselines, synthetic
+from evals import baselines
 from evals.aggregate import Record, aggregate, length_bucket
 from evals.cases import EvalCase, Recommender
+from evals.datasets import amazon, synthetic
 from evals.methods import Capture, InteraRecMethod, capture
 from evals.metrics import attribute_scores, hit_rate, intra_list_diversity, mrr, ndcg, precision, violation_rate
-from tools.candidates import SESSION_WEIGHT
-from tools.session_models import STAN
+from tools.recommend.candidates import SESSION_WEIGHT
+from tools.sessions.models import STAN
 
 log = logging.getLogger(__name__)
 KS = (5, 10, 20)

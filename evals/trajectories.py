@@ -18,12 +18,12 @@ from typing import Any
 import yaml
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.chat_graph import build_chat_graph
-from agent.chat_session import ChatSession
-from agent.chat_tools import ChatContext
+from agent.chat.graph import build_chat_graph
+from agent.chat.session import ChatSession
+from agent.chat.tools import ChatContext
 from agent.settings import Settings
 from agent.wiring import build_chat_model, build_runtime, chat_backend_name
-from tools.preferences import CHEAPER_FACTOR
+from tools.recommend.preferences import CHEAPER_FACTOR
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

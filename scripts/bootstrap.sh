@@ -21,7 +21,7 @@ elif ! [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
 fi
 
 # 1b. For the tests only (scripts/test.sh passes --for-tests): PostgreSQL's server binaries, with which
-#     tests/test_postgres_checkpointer.py starts a throwaway cluster.
+#     tests/agent/test_postgres_checkpointer.py starts a throwaway cluster.
 if [ "${1:-}" = "--for-tests" ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
     echo "bootstrap: installing postgresql (apt)" >&2
     apt_install --no-install-recommends postgresql

@@ -2,15 +2,15 @@
 # Peer comparison of the session models (issue #7): our SKNN / V-SKNN / STAN against RecBole's GRU4Rec and SR-GNN
 # on the Diginetica sample, in a separate venv so torch and RecBole never enter the main .venv.
 #
-#   scripts/peers.sh [run] [args...]   make .venv-peers if needed, then python -m benchmarks.session_peers args...
+#   scripts/peers.sh [run] [args...]   make .venv-peers if needed, then python -m benchmarks.peers.compare args...
 #   scripts/peers.sh setup             only make (or repair) .venv-peers
-#   scripts/peers.sh test              tests/test_session_peers.py inside .venv-peers (the RecBole test included)
+#   scripts/peers.sh test              tests/benchmarks/test_session_peers.py inside .venv-peers (the RecBole test included)
 #
 # .venv-peers: Python 3.11, torch 2.13.0 (CPU), RecBole 1.2.1 (the latest release), with the pins RecBole 1.2.1
 # needs: numpy<2 (its Config assigns np.float = np.float_, gone in NumPy 2) and pandas<3 (its inplace fillna on
 # a column is a no-op under pandas 3's copy-on-write). RecBole's quick_start imports ray, which needs
 # pkg_resources (setuptools<81); we never use quick_start, so setuptools is left alone. This repo is installed
-# editable without its dependencies: tools.session_data / tools.session_models / benchmarks need only numpy.
+# editable without its dependencies: tools.sessions.data / tools.sessions.models / benchmarks need only numpy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +26,7 @@ assert sys.version_info[:2] == (3, 11)
 assert md.version("torch").split("+")[0] == "2.13.0" and md.version("recbole") == "1.2.1"
 assert md.version("numpy").startswith("1.") and md.version("pandas").startswith("2.")
 import recbole.model.sequential_recommender, recbole.trainer  # noqa: E401,F401
-import benchmarks.session_peers_recbole, tools.session_models, pytest  # noqa: E401,F401
+import benchmarks.peers.recbole_runner, tools.sessions.models, pytest  # noqa: E401,F401
 EOF
 }
 
@@ -53,6 +53,6 @@ case "${1:-}" in
 esac
 setup
 case "$cmd" in
-    test) exec "$VENV/bin/python" -m pytest -q tests/test_session_peers.py "$@" ;;
-    run) exec "$VENV/bin/python" -m benchmarks.session_peers "$@" ;;
+    test) exec "$VENV/bin/python" -m pytest -q tests/benchmarks/test_session_peers.py "$@" ;;
+    run) exec "$VENV/bin/python" -m benchmarks.peers.compare "$@" ;;
 esac

@@ -5,5 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --for-tests
 .venv/bin/ruff check --quiet . || { echo "lint failed: run .venv/bin/ruff check . to see why" >&2; exit 1; }
+# The import contracts of pyproject.toml ([tool.importlinter]): imports point down the layers only.
+.venv/bin/lint-imports --no-cache --no-logo || { echo "import contracts broken: see above (pyproject.toml, [tool.importlinter])" >&2; exit 1; }
 .venv/bin/python -m pytest "$@"
 exec .venv/bin/interarec eval --suite quick --out eval-results/quick

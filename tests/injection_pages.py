@@ -19,8 +19,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from catalog.models import Product
+from shop.server import DemoShop
 from tests.local_site import serve
-from tools.shop import DemoShop
 
 EVIL_BRAND = "EvilCorp"
 EVIL_ID = "EVIL-999"  # a product id the page invents; the catalog has none

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from catalog.ingest import parse_file
 from catalog.models import Product
-from tools import parsing
+from tools.perception import parsing
 
 FUZZ = settings(max_examples=200, derandomize=True, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,1 +1,3 @@
-"""Developer tools: the local demo web shop the browser agent screenshots."""
+"""Capabilities as small typed functions, one subpackage per pipeline stage: capture -> perception -> recommend,
+plus sessions. What stages share (schemas, atomic writes) sits here. Tools never import agent, shop or LangGraph;
+they may import catalog and prompts."""

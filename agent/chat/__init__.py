@@ -1,0 +1,1 @@
+"""The chat agent: the LangGraph chat graph, its tools, intents, answers and the deterministic local chat model."""

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible multimodal summariser: request and response wire format, and its on-disk cache."""

@@ -1,0 +1,281 @@
+"""Behavioural summarisation by a multimodal LLM behind any OpenAI-compatible endpoint (OpenAI, vLLM,
+Ollama, LM Studio, llama.cpp server). Screenshots are downscaled and sent as data URLs; the answer must be
+JSON matching the BehaviorSummary schema.
+
+- Structured output: before the first summary the endpoint is probed once (a tiny text-only request per mode)
+  for the first mode it honours: a ``json_schema`` response format, else a forced function call with the schema
+  as its parameters, else ``json_object`` mode. The result is kept on the instance and in the cache.
+- Failures: the openai client retries 429, 5xx, connection errors and timeouts with backoff; what is left is a
+  SummariserError naming the endpoint and the cause.
+- Cost: every request is recorded (``usage``, ``usage_summary()``); answers are cached by image hash, so the same
+  screenshots are never paid for twice; ``summarise(frames, previous)`` sends only the screenshots the previous
+  summary has not covered and asks for the updated summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+from pydantic import ValidationError
+
+import prompts
+from agent.mllm.cache import SummaryCache, cited_frame_ids, digest, relabel
+from agent.mllm.wire import (
+    MODES,
+    PROBE_MESSAGES,
+    PROBE_SCHEMA,
+    answer_text,
+    error_reason,
+    image_data_url,
+    probe_answer_ok,
+    structured_output,
+)
+from tools.perception.summariser import SummariserError
+from tools.schemas import BehaviorSummary, Frame
+
+log = logging.getLogger(__name__)
+
+PROMPT = "summarise_screens"
+UPDATE_PROMPT = "update_summary"
+DEFAULT_TIMEOUT_S = 120.0
+_META_FIELDS = ("summariser", "frames_read")
+
+
+def summary_schema() -> dict:
+    """The JSON schema the model must answer with: the summary without the fields we fill in ourselves."""
+    schema = BehaviorSummary.model_json_schema()
+    for name in _META_FIELDS:
+        schema["properties"].pop(name, None)
+        if name in schema.get("required", []):
+            schema["required"].remove(name)
+    return schema
+
+
+def summary_digest(summary: BehaviorSummary) -> str:
+    return digest(summary.model_dump(mode="json"))
+
+
+def _evenly(frames: list[Frame], limit: int) -> list[Frame]:
+    if len(frames) <= limit:
+        return frames
+    step = (len(frames) - 1) / (limit - 1)
+    return [frames[round(i * step)] for i in range(limit)]
+
+
+def _unique(frames: list[Frame]) -> list[Frame]:
+    """Kept frames, each screenshot (sha256) once, in order."""
+    seen: set[str] = set()
+    result = []
+    for frame in frames:
+        if frame.duplicate_of is None and frame.sha256 not in seen:
+            seen.add(frame.sha256)
+            result.append(frame)
+    return result
+
+
+def _timeout_seconds(timeout: Any) -> float | None:
+    if isinstance(timeout, int | float):
+        return float(timeout)
+    return getattr(timeout, "read", None)
+
+
+class MllmSummariser:
+    """Summarise screenshots with a vision model. The client is built by the composition root."""
+
+    def __init__(self, client: openai.OpenAI, model: str, max_pixels: int = 640_000, max_frames: int = 12, *,
+                 cache_path: Path | str | None = None, timeout: float | None = None,
+                 mode: str | None = None) -> None:
+        if mode is not None:
+            structured_output(mode, {})  # fail early on an unknown mode
+        self.client = client
+        self.model = model
+        self.max_pixels = max_pixels
+        self.max_frames = max_frames
+        self.endpoint = str(client.base_url)
+        self.timeout = timeout or _timeout_seconds(client.timeout) or DEFAULT_TIMEOUT_S
+        self.name = f"MLLM {model} (OpenAI-compatible endpoint {client.base_url})"
+        self.cache = SummaryCache(cache_path)
+        known = self.cache.capability(self.endpoint, model)
+        self.mode = mode or (known if known in MODES else None)  # None until probed
+        self.usage: list[dict] = []  # one entry per request: kind, mode, outcome, tokens, latency, retries
+        self.cache_hits = 0
+
+    # the public surface
+
+    def summarise(self, frames: list[Frame], previous: BehaviorSummary | None = None) -> BehaviorSummary:
+        """Summarise ``frames``; given ``previous``, send only the screenshots it has not covered and return
+        the updated summary (or ``previous`` itself, without a request, when nothing is new)."""
+        unique = _unique(frames)
+        if previous is None:
+            if not unique:
+                return BehaviorSummary(summariser=self.name, frames_read=0)
+            covered: set[str] = set()
+            new = unique
+        else:
+            covered = self._covered_by(previous, unique)
+            new = [f for f in unique if f.sha256 not in covered]
+            if not new:
+                return previous
+        chosen = _evenly(new, self.max_frames)  # frames left out by the budget count as covered
+        data = self._answer(chosen, previous)
+        try:
+            summary = BehaviorSummary.model_validate({
+                **data, "summariser": self.name,
+                "frames_read": len(chosen) + (previous.frames_read if previous else 0),
+            })
+        except ValidationError as exc:  # only possible for a cache written by another schema version
+            raise SummariserError(f"{self.model} did not answer with a valid summary: {exc}") from exc
+        self.cache.remember_covered(summary_digest(summary), covered | {f.sha256 for f in new})
+        return summary
+
+    def usage_summary(self) -> dict:
+        """Totals over this summariser's requests (probes included) and the answers served from the cache."""
+        return {
+            "calls": len(self.usage),
+            "prompt_tokens": sum(u["prompt_tokens"] or 0 for u in self.usage),
+            "completion_tokens": sum(u["completion_tokens"] or 0 for u in self.usage),
+            "seconds": round(sum(u["seconds"] for u in self.usage), 3),
+            "cache_hits": self.cache_hits,
+        }
+
+    def structured_mode(self) -> str:
+        """The structured-output mode of this endpoint and model, probed on first use."""
+        if self.mode is None:
+            self.mode = self._probe()
+            self.cache.remember_capability(self.endpoint, self.model, self.mode)
+        return self.mode
+
+    # incremental bookkeeping
+
+    def _covered_by(self, previous: BehaviorSummary, frames: list[Frame]) -> set[str]:
+        """Image hashes the previous summary has read: as recorded when it was written, else (a summary from
+        another summariser or an earlier run without a cache file) the frames it cites."""
+        recorded = self.cache.covered(summary_digest(previous))
+        if recorded is not None:
+            return recorded
+        cited = cited_frame_ids(previous.model_dump(mode="json"))
+        log.info("previous summary unknown to this cache: treating the %d frame(s) it cites as read", len(cited))
+        return {f.sha256 for f in frames if f.frame_id in cited}
+
+    # asking the model (or the cache)
+
+    def _answer(self, chosen: list[Frame], previous: BehaviorSummary | None) -> dict:
+        schema = summary_schema()
+        schema_text = json.dumps(schema, separators=(",", ":"))
+        values = {"frame_labels": ", ".join(f.frame_id for f in chosen), "schema": schema_text}
+        prompt_name, previous_json = PROMPT, ""
+        if previous is not None:
+            prompt_name = UPDATE_PROMPT
+            previous_json = json.dumps(previous.model_dump(mode="json", exclude=set(_META_FIELDS)),
+                                       separators=(",", ":"), ensure_ascii=False)
+            values["previous_summary"] = previous_json
+        text = prompts.render(prompt_name, **values)
+        key = digest(self.model, prompts.prompt_hash(prompt_name), digest(schema_text, self.max_pixels),
+                     digest(previous_json), sorted(f.sha256 for f in chosen))
+        cached = self.cache.answer(key)
+        if cached is not None:
+            answer, old_labels = cached
+            now = {f.sha256: f.frame_id for f in chosen}
+            self.cache_hits += 1
+            return relabel(answer, {old: now[sha] for old, sha in old_labels.items() if sha in now})
+
+        content: list[dict] = [{"type": "text", "text": text}]
+        for frame in chosen:
+            content.append({"type": "text", "text": f"screenshot {frame.frame_id}"})
+            content.append({"type": "image_url",
+                            "image_url": {"url": image_data_url(Path(frame.path), self.max_pixels)}})
+        mode = self.structured_mode()
+        kind = "summary" if previous is None else "update"
+        try:
+            response = self._request(kind, mode, [{"role": "user", "content": content}], schema, images=len(chosen))
+        except openai.BadRequestError as exc:
+            self.cache.forget_capability(self.endpoint, self.model)  # re-probe on the next run
+            raise SummariserError(f"the vision endpoint {self.endpoint} ({self.model}) refused the {kind} request "
+                                  f"in {mode} mode: {error_reason(exc)}") from exc
+        except openai.OpenAIError as exc:
+            raise self._failure(exc, kind) from exc
+        raw = answer_text(response, mode)
+        if not raw:
+            raise SummariserError(f"{self.model} at {self.endpoint} returned an empty answer ({mode} mode)")
+        try:
+            data = json.loads(raw)
+            BehaviorSummary.model_validate({**data, "summariser": self.name})
+        except (json.JSONDecodeError, ValidationError, TypeError) as exc:
+            raise SummariserError(f"{self.model} at {self.endpoint} did not answer with a valid summary ({mode} "
+                                  f"mode): {_short(exc)}; answer began {raw[:120]!r}") from exc
+        self.cache.remember_answer(key, self.model, data, {f.frame_id: f.sha256 for f in chosen})
+        return data
+
+    def _probe(self) -> str:
+        """The first structured-output mode the endpoint honours, found with one tiny request per mode."""
+        refused: list[str] = []
+        for mode in MODES:
+            try:
+                response = self._request("probe", mode, PROBE_MESSAGES, PROBE_SCHEMA)
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                refused.append(f"{mode}: HTTP {exc.status_code} {error_reason(exc)}")
+                continue
+            except openai.OpenAIError as exc:
+                raise self._failure(exc, "structured-output probe") from exc
+            raw = answer_text(response, mode) or ""
+            if probe_answer_ok(mode, raw):
+                log.info("%s at %s answers in %s mode", self.model, self.endpoint, mode)
+                return mode
+            self.usage[-1]["outcome"] = "unusable"
+            refused.append(f"{mode}: the answer was not the requested JSON ({raw[:60]!r})")
+        raise SummariserError(f"the vision endpoint {self.endpoint} ({self.model}) supports none of the "
+                              f"structured-output modes: {'; '.join(refused)}")
+
+    def _request(self, kind: str, mode: str, messages: list[dict], schema: dict, images: int = 0) -> Any:
+        """One chat completion (the client retries it); recorded in ``usage`` whatever the outcome."""
+        entry: dict[str, Any] = {"kind": kind, "mode": mode, "images": images, "outcome": "ok", "retries": 0,
+                                 "prompt_tokens": None, "completion_tokens": None}
+        started = time.perf_counter()
+        try:
+            raw = self.client.chat.completions.with_raw_response.create(
+                model=self.model, messages=messages, temperature=0, timeout=self.timeout,
+                **structured_output(mode, schema),
+            )
+            response = raw.parse()
+        except openai.OpenAIError as exc:
+            status = getattr(exc, "status_code", None)
+            entry["outcome"] = f"HTTP {status}" if status else type(exc).__name__
+            raise
+        finally:
+            entry["seconds"] = round(time.perf_counter() - started, 3)
+            self.usage.append(entry)
+        entry["retries"] = raw.retries_taken
+        if not isinstance(response, ChatCompletion):  # a proxy's error page, a server that is not OpenAI's API
+            entry["outcome"] = "not a chat completion"
+            raise SummariserError(f"the vision endpoint {self.endpoint} ({self.model}), {kind}: answered HTTP 200 "
+                                  f"with something that is not a chat completion: {str(response)[:120]!r}")
+        if response.usage:
+            entry["prompt_tokens"] = response.usage.prompt_tokens
+            entry["completion_tokens"] = response.usage.completion_tokens
+        return response
+
+    def _failure(self, exc: openai.OpenAIError, what: str) -> SummariserError:
+        """The error left after the client's retries, naming the endpoint and the cause."""
+        where = f"the vision endpoint {self.endpoint} ({self.model}), {what}"
+        attempts = f"{self.client.max_retries + 1} attempt(s)"
+        if isinstance(exc, openai.APITimeoutError):
+            return SummariserError(f"{where}: timed out, no answer within {self.timeout:g} s in {attempts} "
+                                   "(raise request_timeout_s, or check that the server is up and not overloaded)")
+        if isinstance(exc, openai.APIConnectionError):
+            return SummariserError(f"{where}: could not be reached in {attempts}: {exc}")
+        if isinstance(exc, openai.RateLimitError):
+            return SummariserError(f"{where}: still rate limited (HTTP 429) after {attempts}: {error_reason(exc)}")
+        if isinstance(exc, openai.APIStatusError):
+            retried = f" after {attempts}" if exc.status_code >= 500 or exc.status_code in (408, 409) else ""
+            return SummariserError(f"{where}: HTTP {exc.status_code}{retried}: {error_reason(exc)}")
+        return SummariserError(f"{where}: {exc}")
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

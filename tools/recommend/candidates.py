@@ -1,0 +1,143 @@
+"""Candidate retrieval from the catalog and the MNL utilities the optimiser uses.
+
+Utility of product i (README, "Utilities"):
+    u_i = 2.0 * similarity(query, product) + 0.7 * [brand preferred] + 0.4 * [colour preferred]
+          + 0.3 * (rating - 3) / 2 [when rated] + 0.5 * price_fit,     v_i = exp(u_i)
+price_fit is 1 at the centre of the price band and falls linearly to 0 at its edges.
+Value r_i: 1 (relevance), the price (revenue), or (1 - w) + w * price / P (mixed), with w the constraints'
+revenue_weight and P the budget (max_price) or, without one, the highest price retrieved: a blend of the
+chance of a click and the share of the budget it earns.
+
+Session re-ranking (InteraRec's session-based variant) adds the current session's context: a session model
+trained on click logs scores each candidate given the products viewed so far, and
+    u_i += session_weight * s_i / max_j s_j        (s_i = 0 for products the model cannot score)
+so the best-scored candidate gains ``session_weight`` utility and the order among the rest follows the model.
+"""
+
+from __future__ import annotations
+
+import math
+
+from catalog.models import Product
+from catalog.store import CatalogStore, SearchFilters
+from tools.recommend.relaxation import HardFilter
+from tools.schemas import Candidate, Constraints
+
+WEIGHTS = {"similarity": 2.0, "brand": 0.7, "colour": 0.4, "rating": 0.3, "price_fit": 0.5}
+SESSION_REASON = "session: viewed together with this session's products by other shoppers (score "
+SESSION_WEIGHT = 1.0  # default weight of the session model's normalised score (README, "Session re-ranking")
+RETRIEVAL_POOL = 60
+
+
+def filters_for(constraints: Constraints, exclude_ids: list[str] = ()) -> SearchFilters:
+    return SearchFilters(
+        min_price=constraints.min_price,
+        max_price=constraints.max_price,
+        brands=tuple(constraints.include_brands),
+        categories=tuple(constraints.categories),
+        min_rating=constraints.min_rating,
+        exclude_ids=tuple(sorted(set(constraints.must_exclude) | set(exclude_ids))),
+    )
+
+
+def _price_fit(price: float | None, constraints: Constraints) -> float:
+    if price is None or constraints.min_price is None or constraints.max_price is None:
+        return 0.0
+    half = (constraints.max_price - constraints.min_price) / 2
+    if half <= 0:
+        return 1.0 if price == constraints.min_price else 0.0
+    centre = constraints.min_price + half
+    return max(0.0, 1.0 - abs(price - centre) / half)
+
+
+def _value(product: Product, constraints: Constraints, top_price: float) -> float:
+    price = product.price or 0.0
+    if constraints.objective == "revenue":
+        return price
+    if constraints.objective == "mixed":
+        w = constraints.revenue_weight
+        return (1.0 - w) + w * price / top_price if top_price > 0 else 1.0 - w
+    return 1.0
+
+
+def _matches(product: Product, constraints: Constraints) -> dict[str, list[str]]:
+    """The preferences and hard constraints this product meets -> the screenshots they were read from."""
+    proof = constraints.provenance
+    matches: dict[str, list[str]] = {}
+    brand = (product.brand or "").casefold()
+    if brand and brand in {b.casefold() for b in constraints.preferred_brands + constraints.include_brands}:
+        matches[f"brand {product.brand}"] = proof.get(f"brand:{brand}", [])
+    colours = {c.casefold() for c in constraints.preferred_colours}
+    shared = sorted(colours & ({(product.colour or "").casefold()} | {c for c in colours
+                                                                       if c in product.title.casefold()}))
+    if shared:
+        matches[f"colour {shared[0]}"] = proof.get(f"colour:{shared[0]}", [])
+    path = {p.casefold() for p in product.category_path}
+    category = next((c for c in constraints.categories if c.casefold() in path), None)
+    if category:
+        matches[f"category {category}"] = proof.get("categories", [])
+    if constraints.min_price is not None and constraints.max_price is not None and product.price is not None \
+            and constraints.min_price <= product.price <= constraints.max_price:
+        matches["price in your range"] = proof.get("price", [])
+    if constraints.min_rating is not None and product.rating is not None and product.rating >= constraints.min_rating:
+        matches[f"rating of {constraints.min_rating:g} or more"] = proof.get("min_rating", [])
+    return matches
+
+
+def retrieve(
+    store: CatalogStore, constraints: Constraints, exclude_ids: list[str] = (), pool: int = RETRIEVAL_POOL,
+    hard_filters: bool = True, unfiltered_pool: int = 0,
+) -> list[Candidate]:
+    """Catalog products most similar to the query, scored with MNL utilities. With ``hard_filters`` they pass
+    every hard constraint; without, only ``exclude_ids`` is applied, so the optimiser can see what the filters
+    exclude and suggest a relaxation (tools/recommend/relaxation.py). ``unfiltered_pool`` adds that many such
+    products to the filtered ones (one pool, so values are scaled alike); the optimiser then enforces the
+    constraints."""
+    unfiltered = SearchFilters(exclude_ids=tuple(sorted(set(exclude_ids))))
+    hits = store.search(constraints.query, filters_for(constraints, exclude_ids) if hard_filters else unfiltered,
+                        limit=pool)
+    if unfiltered_pool:
+        known = {hit.product.id for hit in hits}
+        hits += [hit for hit in store.search(constraints.query, unfiltered, limit=unfiltered_pool)
+                 if hit.product.id not in known]
+    brand_keys = {b.casefold() for b in constraints.preferred_brands}
+    colour_keys = {c.casefold() for c in constraints.preferred_colours}
+    top_price = constraints.max_price or max((hit.product.price or 0.0 for hit in hits), default=0.0)
+    candidates = []
+    for hit in hits:
+        product = hit.product
+        utility = WEIGHTS["similarity"] * hit.similarity
+        if product.brand and product.brand.casefold() in brand_keys:
+            utility += WEIGHTS["brand"]
+        title = product.title.casefold()
+        if colour_keys & ({(product.colour or "").casefold()} | {c for c in colour_keys if c in title}):
+            utility += WEIGHTS["colour"]
+        if product.rating is not None:
+            utility += WEIGHTS["rating"] * (product.rating - 3.0) / 2.0
+        utility += WEIGHTS["price_fit"] * _price_fit(product.price, constraints)
+        candidates.append(Candidate(
+            product_id=product.id, title=product.title, brand=product.brand, price=product.price,
+            currency=product.currency, category_path=product.category_path, rating=product.rating,
+            colour=product.colour, similarity=round(hit.similarity, 6), utility=math.exp(utility),
+            value=_value(product, constraints, top_price), matches=_matches(product, constraints),
+        ))
+    if hard_filters and not unfiltered_pool:  # the ones Chroma cannot express: excluded brands and colours
+        check = HardFilter(constraints)
+        candidates = [c for c in candidates if check.ok(c)]
+    return candidates
+
+
+def with_session_scores(candidates: list[Candidate], scores: dict[str, float],
+                        weight: float = SESSION_WEIGHT) -> list[Candidate]:
+    """The candidates with the session model's scores folded into their MNL attraction (module docstring)."""
+    top = max((scores.get(c.product_id, 0.0) for c in candidates), default=0.0)
+    if top <= 0 or weight == 0:
+        return list(candidates)
+    result = []
+    for c in candidates:
+        share = max(0.0, scores.get(c.product_id, 0.0)) / top
+        matches = dict(c.matches)
+        if share > 0:
+            matches[f"{SESSION_REASON}{share:.2f} of the best)"] = []
+        result.append(c.model_copy(update={"utility": c.utility * math.exp(weight * share), "matches": matches}))
+    return result

@@ -1,0 +1,44 @@
+"""Turn the optimiser's selection into ranked Recommendations, each with reasons that cite screenshots."""
+
+from __future__ import annotations
+
+from tools.recommend.optimizer import Selection
+from tools.schemas import Constraints, Recommendation
+
+
+def _cite(frame_ids: list[str]) -> str:
+    if not frame_ids:
+        return ""
+    numbers = sorted({int(f.rsplit(":", 1)[1]) for f in frame_ids if ":" in f})
+    shown = ", ".join(f"#{n}" for n in numbers[:4]) + (" ..." if len(numbers) > 4 else "")
+    return f" (screenshots {shown})"
+
+
+def money(amount: float, currency: str) -> str:
+    symbol = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£"}.get(currency, f"{currency} ")
+    return f"{symbol}{amount:,.0f}"
+
+
+def recommendations(selection: Selection, constraints: Constraints) -> list[Recommendation]:
+    result = []
+    for rank, candidate in enumerate(selection.chosen, start=1):
+        reasons = []
+        for match, frames in candidate.matches.items():
+            if match == "price in your range" and candidate.price is not None:
+                band = f"{money(constraints.min_price or 0, candidate.currency)}-" \
+                       f"{money(constraints.max_price or 0, candidate.currency)}"
+                reasons.append(f"{money(candidate.price, candidate.currency)} is within your {band} band"
+                               + _cite(frames))
+            elif match.startswith("session: "):  # from the session model, not from a screenshot
+                reasons.append(match.removeprefix("session: "))
+            else:
+                reasons.append(f"matches the {match} you viewed" + _cite(frames))
+        if candidate.rating is not None:
+            reasons.append(f"rated {candidate.rating:.1f}/5")
+        reasons.append(f"semantic match {candidate.similarity:.2f} to '{constraints.query}'")
+        result.append(Recommendation(
+            rank=rank, product_id=candidate.product_id, title=candidate.title, brand=candidate.brand,
+            price=candidate.price, currency=candidate.currency,
+            score=round(selection.choice_probability[candidate.product_id], 6), reasons=reasons,
+        ))
+    return result
