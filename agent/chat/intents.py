@@ -1,6 +1,6 @@
 """The local chat model's understanding: common shopping requests, recognised by rules, turned into tool calls.
 
-It knows a fixed set of phrasings (README, "Chat"); anything else gets an honest "I did not understand" with
+It knows a fixed set of phrasings (docs/chat.md); anything else gets an honest "I did not understand" with
 examples. ``plan`` returns the tool calls for one user message, or a reply when no tool is needed.
 """
 

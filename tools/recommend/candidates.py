@@ -1,6 +1,6 @@
 """Candidate retrieval from the catalog and the MNL utilities the optimiser uses.
 
-Utility of product i (README, "Utilities"):
+Utility of product i (docs/recommending.md, "Utilities"):
     u_i = 2.0 * similarity(query, product) + 0.7 * [brand preferred] + 0.4 * [colour preferred]
           + 0.3 * (rating - 3) / 2 [when rated] + 0.5 * price_fit,     v_i = exp(u_i)
 price_fit is 1 at the centre of the price band and falls linearly to 0 at its edges.
@@ -25,7 +25,8 @@ from tools.schemas import Candidate, Constraints
 
 WEIGHTS = {"similarity": 2.0, "brand": 0.7, "colour": 0.4, "rating": 0.3, "price_fit": 0.5}
 SESSION_REASON = "session: viewed together with this session's products by other shoppers (score "
-SESSION_WEIGHT = 1.0  # default weight of the session model's normalised score (README, "Session re-ranking")
+# The default weight of the session model's normalised score (docs/recommending.md, "Session re-ranking").
+SESSION_WEIGHT = 1.0
 RETRIEVAL_POOL = 60
 
 

@@ -1,4 +1,4 @@
-"""From a BehaviorSummary to the optimiser's Constraints, by documented rules (README, "From summary to
+"""From a BehaviorSummary to the optimiser's Constraints, by documented rules (docs/recommending.md, "From summary to
 constraints"). The chat agent refines the result later; here nothing is asked of a model."""
 
 from __future__ import annotations

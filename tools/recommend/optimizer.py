@@ -1,7 +1,7 @@
 """Select and order K products under a multinomial-logit (MNL) choice model, exactly, with OR-Tools.
 
 The constrained MNL problem  max_S R(S) = sum_{i in S} r_i v_i / (v_0 + sum_{j in S} v_j)  is solved two ways
-(README, "Utilities and the optimiser"), after every per-product hard constraint has been applied
+(docs/recommending.md, "Utilities and the optimiser"), after every per-product hard constraint has been applied
 (tools/recommend/relaxation.py) and with K, the per-brand cap and the must-include list as constraints of the model:
 
 * ``dinkelbach`` (default): the revenue level lambda is raised until no feasible set beats it. Each step solves

@@ -2,7 +2,7 @@
 
 A ``PreferenceUpdate`` is what a chat model asks for (as tool arguments); ``apply_update`` turns it into new
 Constraints against what is shown now, and says in words what changed. Every rule is here, not in a model,
-so the local rule-based chat model and an LLM get the same behaviour (README, "Chat").
+so the local rule-based chat model and an LLM get the same behaviour (docs/chat.md).
 """
 
 from __future__ import annotations

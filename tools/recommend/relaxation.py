@@ -1,7 +1,8 @@
 """The optimiser's hard constraints, checked per product, and the smallest relaxation that yields K products.
 
-Rule (README, "Utilities and the optimiser"): when fewer than K products satisfy every hard constraint, or the
-must-include list cannot hold, each relaxable constraint gets a ladder of steps, least relaxed first:
+Rule (docs/recommending.md, "Utilities and the optimiser"): when fewer than K products satisfy every hard
+constraint, or the must-include list cannot hold, each relaxable constraint gets a ladder of steps, least relaxed
+first:
 
 * ``max_price`` up / ``min_price`` down / ``min_rating`` down to exactly the value of the next product it
   would admit (dropped only when unpriced or unrated products are needed); ``max_per_brand`` up by one;
