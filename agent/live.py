@@ -205,7 +205,9 @@ class LiveRecommender:
             self.screenshots_read += len(frames)
             timings["read"] = time.perf_counter() - started
             mark = time.perf_counter()
-            summary = summarise_readings(list(self._readings.values()), summariser.name)
+            # Frames of one page are read together (the title in one, the price in the next); visits already
+            # read come from the reader's cache, so this costs the newest visit only.
+            summary = summarise_readings(summariser.read_visits(self._frames), summariser.name)
         else:  # an MLLM: it is sent only what the previous summary has not covered
             self._frames.extend(frames)
             summary = summariser.summarise(self._frames, previous=self._summary)

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import difflib
 import time
+from collections import Counter
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
 from agent.wiring import Runtime
+from catalog.models import Product
 from tools.capture.personas import Persona
 from tools.capture.session import browse_session
-from tools.recommend.candidates import retrieve
+from tools.recommend.candidates import RETRIEVAL_POOL, retrieve
 from tools.recommend.constraints import constraints_from_summary
 from tools.recommend.explain import recommendations
 from tools.recommend.optimizer import select
@@ -103,7 +105,10 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         started = time.perf_counter()
         listener.stage_started("constrain")
         summary = BehaviorSummary.model_validate(state["summary"])
-        constraints = constraints_from_summary(summary, k=settings.k, price_tolerance=settings.price_tolerance)
+        constraints = constraints_from_summary(summary, k=settings.k, price_tolerance=settings.price_tolerance,
+                                               catalog_currency=catalog_currency(runtime.shop_products),
+                                               catalog_categories={c for p in runtime.shop_products
+                                                                   for c in p.category_path})
         listener.stage_finished("constrain", ", ".join(constraints.categories) or "no category")
         return {
             "constraints": constraints.model_dump(),
@@ -115,7 +120,10 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         started = time.perf_counter()
         listener.stage_started("recommend", f"top {settings.k}")
         constraints = Constraints.model_validate(state["constraints"])
-        candidates = retrieve(runtime.store, constraints, exclude_ids=state.get("viewed_product_ids", []))
+        viewed = state.get("viewed_product_ids", [])
+        candidates = retrieve(runtime.store, constraints, exclude_ids=viewed)
+        if len(candidates) < constraints.k:  # too few fit: let the optimiser see what the filters exclude and relax
+            candidates = retrieve(runtime.store, constraints, exclude_ids=viewed, unfiltered_pool=RETRIEVAL_POOL)
         retrieved = time.perf_counter()
         selection = select(candidates, constraints, time_limit_s=settings.solver_time_limit_s)
         timings = _timed(state, "optimise", retrieved)
@@ -125,7 +133,7 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         return {
             "recommendations": recs,
             "optimizer": selection.report.model_dump(),
-            "unmet": selection.unmet,
+            "unmet": constraints.notes + selection.unmet,
             "timings": timings,
         }
 
@@ -142,6 +150,12 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
     graph.add_edge("constrain", "recommend")
     graph.add_edge("recommend", END)
     return graph.compile()
+
+
+def catalog_currency(products: list[Product]) -> str | None:
+    """The currency most of the catalog's prices are in."""
+    counts = Counter(p.currency for p in products if p.currency)
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def browse_and_recommend(runtime: Runtime, persona: Persona, shop_url: str, *, listener: RunListener | None = None,

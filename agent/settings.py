@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     capture_rate_hz: float = Field(2.0, gt=0, le=30, description="Interval captures per second while dwelling")
     pace_s: float = Field(0.5, ge=0, le=60, description="Seconds a scripted shopper lingers after each step")
     near_duplicate_bits: int = Field(8, ge=0, le=128, description="Perceptual-hash distance counted as a duplicate")
+    redact_personal_details: bool = Field(
+        True, description="Blur the shopper's name, address and e-mail a page shows before a screenshot is stored")
     retention_days: float | None = Field(None, gt=0, description="Delete sessions older than this at start-up")
     allowed_origins: list[str] = Field(default_factory=list, description="Extra origins the browser may open")
     k: int = Field(5, ge=1, le=50, description="How many products to recommend")

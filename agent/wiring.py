@@ -131,18 +131,23 @@ class FallbackSummariser:
                                                         f"{reason[:300]})"})
 
 
-def build_summariser(settings: Settings, brands: list[str], categories: list[str]) -> Summariser:
-    """The MLLM when an endpoint and a vision model are configured, else the offline screen reader."""
+def build_summariser(settings: Settings, brands: list[str], categories: list[str],
+                     frames: FrameStore | None = None) -> Summariser:
+    """The MLLM when an endpoint and a vision model are configured, else the offline screen reader (which reads
+    each frame's text layer from ``frames`` when the capture recorded one)."""
     if settings.uses_endpoint and settings.vision_model:
         return MllmSummariser(build_openai_client(settings), settings.vision_model,
                               max_pixels=settings.vision_max_pixels, timeout=settings.request_timeout_s,
-                              cache_path=settings.data_dir / "mllm_cache.sqlite")
-    return offline_reader(settings, brands, categories)
+                              cache_path=settings.data_dir / "mllm_cache.sqlite",
+                              text_layers=frames.text_layer if frames is not None else None)
+    return offline_reader(settings, brands, categories, frames)
 
 
-def offline_reader(settings: Settings, brands: list[str], categories: list[str]) -> OfflineScreenReader:
+def offline_reader(settings: Settings, brands: list[str], categories: list[str],
+                   frames: FrameStore | None = None) -> OfflineScreenReader:
     return OfflineScreenReader(brands=brands, categories=categories,
-                               ocr=RapidOcrReader(cache_path=settings.data_dir / "ocr-cache.sqlite"))
+                               ocr=RapidOcrReader(cache_path=settings.data_dir / "ocr-cache.sqlite"),
+                               text_layers=frames.text_layer if frames is not None else None)
 
 
 def build_chat_model(settings: Settings):
@@ -186,6 +191,7 @@ def browser_config(settings: Settings) -> BrowserConfig:
         headless=settings.headless, navigation_timeout_s=settings.navigation_timeout_s,
         rate_hz=settings.capture_rate_hz, allowed_origins=list(settings.allowed_origins),
         extra_args=(host_resolver_rules(settings.allowed_origins), *settings.chromium_args),  # the user's win
+        redact_personal=settings.redact_personal_details,
     )
 
 
@@ -203,9 +209,10 @@ def build_runtime(settings: Settings, products: list[Product] | None = None, ima
     ensure_demo_catalog(store, products)
     brands = sorted({p.brand for p in products if p.brand})
     categories = sorted({c for p in products for c in p.category_path})
-    summariser = build_summariser(settings, brands, categories)
+    frames = open_frames(settings)
+    summariser = build_summariser(settings, brands, categories, frames)
     if isinstance(summariser, MllmSummariser):
-        summariser = FallbackSummariser(summariser, offline_reader(settings, brands, categories))
+        summariser = FallbackSummariser(summariser, offline_reader(settings, brands, categories, frames))
     config = browser_config(settings)
     backends = Backends(
         summariser=summariser.name,
@@ -216,7 +223,7 @@ def build_runtime(settings: Settings, products: list[Product] | None = None, ima
         browser=f"Chromium {settings.chromium_path} via Playwright (headless={settings.headless})",
     )
     return Runtime(
-        settings=settings, store=store, frames=open_frames(settings), summariser=summariser,
+        settings=settings, store=store, frames=frames, summariser=summariser,
         browser_config=config, shop_products=products, shop_images=images, backends=backends,
     )
 

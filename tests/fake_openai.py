@@ -3,6 +3,10 @@ from a script, failing loudly when the script runs out.
 
 A script entry is ``(status, body)`` or ``(status, body, options)``; options: ``delay`` (seconds to wait before
 answering, to outlast a client timeout) and ``headers`` (extra response headers, e.g. ``retry-after-ms``).
+
+Each recorded request also carries ``estimated_tokens``: its prompt tokens as ``agent.mllm.tokens`` estimates them
+(text, image and structured-output parts separately; ``estimated_prompt_tokens()`` adds them up over requests).
+The scripted answers' ``usage`` is what the script says, not this estimate.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+from agent.mllm.tokens import PromptTokens, request_tokens
 
 
 def chat_completion(content: str, prompt_tokens: int = 1200, completion_tokens: int = 300) -> dict:
@@ -83,7 +89,8 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append({"path": self.path, "body": body,
                                       "authorization": self.headers.get("Authorization"),
-                                      "retry_count": self.headers.get("x-stainless-retry-count")})
+                                      "retry_count": self.headers.get("x-stainless-retry-count"),
+                                      "estimated_tokens": request_tokens(body).as_dict()})
                 entry = fake.script.pop(0) if fake.script else (
                     500, {"error": {"message": "fake server: unexpected request"}})
                 status, answer = entry[0], entry[1]
@@ -105,6 +112,15 @@ class FakeOpenAI:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         # a short poll interval: shutdown() waits for it
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    def estimated_prompt_tokens(self, start: int = 0) -> PromptTokens:
+        """The estimated prompt tokens of the requests recorded from ``start`` on, added up."""
+        total = PromptTokens()
+        for request in self.requests[start:]:
+            tokens = request["estimated_tokens"]
+            total = total.add(PromptTokens(**{k: tokens[k] for k in ("text", "image", "images", "unsized_images",
+                                                                     "structured_output")}))
+        return total
 
     @property
     def base_url(self) -> str:

@@ -54,6 +54,8 @@ class Evidence(BaseModel):
     frame_ids: list[str] = Field(default_factory=list)
     confidence: float = Field(default=0.5, ge=0, le=1)
     count: int = Field(default=1, ge=1, description="how many times it was seen")
+    sources: list[str] = Field(default_factory=list,
+                               description="what gave it: text-layer (the page's own text), ocr, markup")
 
 
 class PriceRange(BaseModel):
@@ -84,6 +86,8 @@ class SeenProduct(BaseModel):
     rating: float | None = Field(default=None, ge=0, le=5)
     category: str | None = None
     frame_id: str
+    currency: str | None = None
+    sources: dict[str, str] = Field(default_factory=dict, description="field -> text-layer, ocr or markup")
 
 
 class BehaviorSummary(BaseModel):
@@ -131,6 +135,7 @@ class Constraints(BaseModel):
     provenance: dict[str, list[str]] = Field(
         default_factory=dict, description="constraint name -> frame ids it was derived from"
     )
+    notes: list[str] = Field(default_factory=list, description="what of the summary was not used, and why")
 
 
 class Candidate(BaseModel):

@@ -30,7 +30,8 @@ def _capture_cdp(args: argparse.Namespace, settings, frames) -> CaptureReport:  
     stats = CaptureStats()
     try:
         stats = record_cdp(args.cdp_url, frames, session_id, args.seconds, rate_hz=settings.capture_rate_hz,
-                           allowed_origins=list(settings.allowed_origins) or None, stop=stop)
+                           allowed_origins=list(settings.allowed_origins) or None, stop=stop,
+                           redact_personal=settings.redact_personal_details)
     except KeyboardInterrupt:
         stop.set()
     finally:

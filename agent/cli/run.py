@@ -12,11 +12,11 @@ from agent.cli import render
 from agent.cli.common import EXIT_OK, UsageError, browser_options, common_options, model_options, settings_from
 from agent.wiring import build_runtime, open_frames, start_shop
 from tools.capture.browse_script import load_script
-from tools.capture.browser import url_problem
-from tools.capture.personas import DEMO_PERSONA, PERSONAS, Persona
+from tools.capture.browser import origin_of, url_problem
+from tools.capture.personas import DEMO_PERSONA, PERSONAS, Persona, pages_persona
 
 SOURCES = (("persona", "--persona NAME"), ("script", "--script FILE"), ("cdp_url", "--cdp-url URL"),
-           ("session", "--session ID"))
+           ("session", "--session ID"), ("url", "--url URL"))
 DEFAULT_CDP_SECONDS = 60.0
 # What `demo` and `recommend` lack of browse-and-recommend's flags, so all three share one path.
 _NO_SOURCE = {"persona": None, "script": None, "url": None, "cdp_url": None, "seconds": None, "session": None,
@@ -26,14 +26,18 @@ _NO_SOURCE = {"persona": None, "script": None, "url": None, "cdp_url": None, "se
 def _source(args: argparse.Namespace) -> Persona | None:
     """Check the one source and the flags that go with it before anything is built or started; the persona
     to browse as (a built-in one or a script), or None for --cdp-url and --session."""
-    given = [flag for name, flag in SOURCES if getattr(args, name) is not None]
+    urls = args.url or []
+    # --url with --persona or --script is the site they start at; alone, it is the pages to read.
+    given = [flag for name, flag in SOURCES if getattr(args, name) is not None
+             and not (name == "url" and (args.persona or args.script))]
     if len(given) != 1:
         raise UsageError(f"give exactly one source: {', '.join(flag for _, flag in SOURCES)}"
                          + (f" (got {' and '.join(flag.split()[0] for flag in given)})" if given else ""))
-    if args.url is not None and args.persona is None and args.script is None:
-        raise UsageError("--url goes with --persona or --script: the site to browse")
-    if args.url is not None and (problem := url_problem(args.url)) is not None:
-        raise UsageError(f"--url: {problem}")
+    if len(urls) > 1 and (args.persona or args.script):
+        raise UsageError("with --persona or --script, give one --url: the site to start at")
+    for url in urls:
+        if (problem := url_problem(url)) is not None:
+            raise UsageError(f"--url: {problem}")
     if args.seconds is not None and (args.cdp_url is None or args.seconds <= 0):
         raise UsageError("--seconds goes with --cdp-url and must be positive")
     if args.report is not None and not Path(args.report).parent.is_dir():
@@ -46,6 +50,8 @@ def _source(args: argparse.Namespace) -> Persona | None:
         return PERSONAS[args.persona]
     if args.script is not None:
         return load_script(Path(args.script))  # a ScriptError names the file and line (exit 2)
+    if urls:
+        return pages_persona(urls)
     return None
 
 
@@ -65,9 +71,12 @@ def _browse(args: argparse.Namespace, persona: Persona | None) -> int:
     try:
         with StageProgress(render.stderr) as progress:
             if persona is not None:
-                source = f"script:{args.script}" if args.script else None
-                if args.url:  # a site of the user's own
-                    state = browse_and_recommend(runtime, persona, args.url, listener=progress, source=source)
+                source = f"script:{args.script}" if args.script else "pages" if persona.name == "pages" else None
+                if args.url:  # a site of the user's own, or pages given by address (each origin allowed)
+                    for url in args.url:
+                        if origin_of(url) not in runtime.browser_config.allowed_origins:
+                            runtime.browser_config.allowed_origins.append(origin_of(url))
+                    state = browse_and_recommend(runtime, persona, args.url[0], listener=progress, source=source)
                 else:
                     with start_shop(runtime) as shop:
                         state = browse_and_recommend(runtime, persona, shop.url, listener=progress, source=source)
@@ -179,17 +188,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     browse = sub.add_parser(
         "browse-and-recommend", parents=[common, browser, model],
         help="browse (or follow a browser, or take a session), summarise the screenshots, recommend",
-        description="Give exactly one source: --persona, --script, --cdp-url or --session.")
+        description="Give exactly one source: --persona, --script, --cdp-url, --session, or pages by --url.")
     options = [
         ("--persona", "NAME", f"one of: {', '.join(PERSONAS)} (built-in shoppers of the demo shop)"),
         ("--script", "FILE", "browse as a browsing script file says (see tools/capture/browse_script.py)"),
-        ("--url", "URL", "with --persona or --script: the site to start at (default: the demo shop)"),
+        ("--url", "URL", "alone: a page to read (repeat for more; each is opened, read top to bottom, then the "
+                         "next); with --persona or --script: the site to start at (default: the demo shop)"),
         ("--cdp-url", "URL", "follow a Chromium the user runs (http://127.0.0.1:9222) and record it"),
         ("--session", "ID", "a captured or imported session (`interarec sessions list`): no browsing"),
         ("--report", "FILE.html", "also write a page: screenshot timeline, summary with provenance, products"),
     ]
     for flag, metavar, text in options:
-        browse.add_argument(flag, metavar=metavar, help=text)
+        browse.add_argument(flag, metavar=metavar, help=text, action="append" if flag == "--url" else "store")
     browse.add_argument("--seconds", metavar="N", type=float,
                         help=f"with --cdp-url: how long to follow it (default {DEFAULT_CDP_SECONDS:g})")
     browse.set_defaults(func=cmd_browse)

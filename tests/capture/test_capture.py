@@ -18,6 +18,7 @@ from PIL import Image
 from agent.cli.main import main
 from tests.conftest import requires_chromium
 from tools.capture.browse_script import ScriptError, parse_script
+from tools.capture.frames import FrameStore
 
 pytestmark = [requires_chromium, pytest.mark.browser]
 
@@ -57,6 +58,15 @@ def test_persona_session_gives_ordered_frames_with_kept_and_duplicate_counts(cap
     assert report["frames_kept"] >= 3 and report["duplicates"] >= 1  # dwelling repeats what is on screen
     assert {"navigation", "interval"} <= {r[6] for r in rows}
     assert any("/p/" in r[7] for r in rows)
+    # Every screenshot taken of a loaded page came with its text layer, stored beside each kept frame.
+    assert report["text_layers"] == report["frames_captured"] - report["loading"]
+    assert report["text_layer_failed"] == 0
+    frames = FrameStore(Path(report["database"]).parent)
+    try:
+        layers = [frames.text_layer(f) for f in frames.frames(report["session_id"], unique_only=True)]
+    finally:
+        frames.close()
+    assert all(layer is not None and layer.lines and layer.markup is not None for layer in layers)
 
 
 def test_browsing_script_file_runs_and_reports_failed_steps(tmp_path, capsys):

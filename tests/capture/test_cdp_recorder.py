@@ -44,6 +44,12 @@ PAGES = {
     "/tents": _page("Two-person tents", "#26a", "Light enough for long walks."),
 }
 FIELD = "style='display:block;width:320px;font:22px sans-serif;margin:12px 0'"
+# A logged-in page: the user's name in the header, and a line just below the window (700 px high).
+PAGES["/account"] = (b"<!doctype html><html><head><title>Your orders</title></head>"
+                     b"<body style='margin:0;font:22px sans-serif'><header style='padding:12px 24px;background:#eee'>"
+                     b"<span id='greeting'>Hello, Jane Doe</span></header><h1>Your orders</h1>"
+                     b"<p>Two rain jackets, shipped.</p>"
+                     b"<p style='position:absolute;top:730px;margin:0'>Below the window</p></body></html>")
 
 
 def _checkout(query: str) -> bytes:
@@ -269,6 +275,38 @@ def test_masks_sensitive_fields_in_every_frame_and_leaves_the_page_as_it_was(use
     for name, box in boxes.items():
         assert not np.array_equal(_crop(_pixels(unmasked), box), _crop(empty, box)), f"{name} shows nothing"
         assert np.array_equal(_crop(captured, box), _crop(empty, box)), f"the {name} is visible in the frame"
+
+
+def test_frames_carry_a_text_layer_without_the_users_name(user_chromium, frames):
+    sessions = {redact: frames.new_session(f"cdp-test redact={redact}") for redact in (True, False)}
+    with _site() as shop, sync_playwright() as pw:
+        user = pw.chromium.connect_over_cdp(user_chromium.cdp_url, no_defaults=True)
+        tab = user.contexts[0].pages[0]
+        tab.goto(f"{shop}/account")
+        greeting = tab.locator("#greeting").bounding_box()
+        stats = {}
+        for redact, session in sessions.items():
+            recording = Recording().start(user_chromium.cdp_url, frames, session, rate_hz=4.0,
+                                          redact_personal=redact)
+            try:
+                _wait_for(lambda session=session: frames.frames(session), "a frame of /account")
+            finally:
+                stats[redact] = recording.finish()
+        user.close()
+    redacted, plain = (frames.frames(sessions[redact])[0] for redact in (True, False))
+    layer = frames.text_layer(redacted)
+    texts = [line.text for line in layer.lines]
+    assert redacted.height <= 730  # the window: "Below the window" is out of sight
+    assert texts == ["Your orders", "Two rain jackets, shipped."]  # not the name, not what is below the window
+    assert all(0 <= line.x0 < line.x1 <= redacted.width and 0 <= line.y0 < line.y1 <= redacted.height
+               for line in layer.lines)
+    assert layer.markup is None  # the user's page is not serialised for its markup
+    assert "Hello, Jane Doe" in [line.text for line in frames.text_layer(plain).lines]
+    shown = _crop(_pixels(Path(plain.path).read_bytes()), greeting).mean(axis=2)
+    blurred = _crop(_pixels(Path(redacted.path).read_bytes()), greeting).mean(axis=2)
+    assert shown.std() > 30 and blurred.std() < 0.35 * shown.std()
+    assert stats[True].redacted_lines >= 1 and stats[False].redacted_lines == 0
+    assert all(s.text_layers >= 1 and s.text_layer_failed == 0 for s in stats.values())
 
 
 def test_the_users_dialogs_are_left_for_the_user_to_answer(user_chromium, frames):

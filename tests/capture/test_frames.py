@@ -17,6 +17,7 @@ from PIL import Image
 from tools.capture.frame_io import export_session, import_folder, natural_key
 from tools.capture.frames import FrameStore, FrameStoreError
 from tools.capture.phash import distance, examine
+from tools.lines import SIDECAR_SUFFIX, ScreenLine, TextLayer
 
 
 def _pixels(seed: int, size: tuple[int, int] = (160, 120)) -> np.ndarray:
@@ -418,3 +419,139 @@ def test_export_refuses_a_non_empty_folder_and_an_unknown_session(store, tmp_pat
     empty = tmp_path / "empty"
     empty.mkdir()
     assert export_session(store, session, empty).files == ["00000.png"]
+
+
+# -- text layers -----------------------------------------------------------------------------------------------
+def _layer(*texts: str, markup: dict | None = None) -> TextLayer:
+    lines = [ScreenLine(text=text, x0=10, y0=20 * i, x1=200, y1=20 * i + 16, source="text-layer", font_size=16)
+             for i, text in enumerate(texts)]
+    return TextLayer(lines=lines, markup=markup)
+
+
+def _sidecars(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "blobs").rglob(f"*{SIDECAR_SUFFIX}"))
+
+
+def test_a_text_layer_is_kept_beside_its_blob_and_read_back(store):
+    session = store.new_session("test")
+    layer = _layer("Aurora Trail Running Shoe", "129.00 EUR", markup={"json-ld": [{"@type": "Product"}]})
+    frame = store.add(session, A, text_layer=layer)
+    sidecar = Path(frame.path).with_name(f"{frame.sha256}{SIDECAR_SUFFIX}")
+    assert _sidecars(store.root) == [sidecar] == [store.text_layer_path(frame.sha256)]
+    assert _blob_files(store.root) == sorted([Path(frame.path), sidecar])  # no temp file left behind
+    assert store.text_layer(frame) == layer
+    assert store.text_layer(store.frames(session)[0]) == layer  # as read back from the database
+
+
+def test_a_duplicate_has_its_originals_text_layer(store):
+    session = store.new_session("test")
+    first = store.add(session, A, text_layer=_layer("first"))
+    same = store.add(session, A, text_layer=_layer("same pixels"))
+    near = store.add(session, _tweaked(1), text_layer=_layer("first"))
+    plain = store.add(session, A)  # a duplicate without a text layer of its own still has its original's
+    assert first.frame_id == same.duplicate_of == near.duplicate_of == plain.duplicate_of
+    assert [store.text_layer(f) for f in (first, same, near, plain)] == [_layer("first")] * 4
+    assert len(_sidecars(store.root)) == 1
+    # Near in pixels but saying something else (a page of plain text scrolled by a screen) is a frame of its own.
+    other = store.add(session, _tweaked(1), text_layer=_layer("a different page of text"))
+    assert other.duplicate_of is None and store.text_layer(other) == _layer("a different page of text")
+
+
+def test_frames_without_a_text_layer_have_none(store, shots, caplog):
+    session = store.new_session("test")
+    assert store.text_layer(store.add(session, A)) is None
+    imported = import_folder(store, shots)
+    assert imported.text_layers == 0
+    assert all(store.text_layer(f) is None for f in store.frames(imported.session_id))
+    assert _sidecars(store.root) == []
+    broken = store.add(session, B, text_layer=_layer("soon broken"))
+    store.text_layer_path(broken.sha256).write_text("{not json", encoding="utf-8")
+    assert store.text_layer(broken) is None  # unreadable: the frame is read without one, and it is said
+    assert broken.frame_id in caplog.text
+
+
+def test_deleting_and_pruning_remove_text_layers_with_their_blobs(store):
+    a, b = store.new_session("a"), store.new_session("b")
+    store.add(a, A, text_layer=_layer("a"))
+    store.add(a, B, text_layer=_layer("b"))
+    store.add(a, _tweaked(1))
+    store.add(b, B, text_layer=_layer("b in b"))  # b's copy of B: the same file, and the text layer a wrote
+    assert len(_sidecars(store.root)) == 2
+    assert store.delete_session(a) == 1  # images removed: A's; B's is still used, and so is its text layer
+    assert [p.name for p in _sidecars(store.root)] == [f"{store.frames(b)[0].sha256}{SIDECAR_SUFFIX}"]
+    assert store.text_layer(store.frames(b)[0]) == _layer("b")
+
+    old = store.new_session("old")
+    store.add(old, C, text_layer=_layer("c"))
+    with sqlite3.connect(store.database_path) as db:
+        db.execute("UPDATE sessions SET created_at = ? WHERE session_id IN (?, ?)", (time.time() - 10 * 86400, old, b))
+    assert sorted(store.prune(older_than_days=7)) == sorted([old, b])
+    assert _blob_files(store.root) == []
+
+
+class _FullDisk:
+    """The store's connection, except that recording a frame finds the disk full."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, *args):  # noqa: ANN202
+        if sql.lstrip().startswith("INSERT INTO frames"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._db.execute(sql, *args)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._db, name)
+
+
+def test_a_frame_that_could_not_be_recorded_leaves_no_text_layer(store):
+    session = store.new_session("test")
+    real = store._db
+    store._db = _FullDisk(real)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            store.add(session, A, text_layer=_layer("never recorded"))
+    finally:
+        store._db = real
+    assert _blob_files(store.root) == []
+    frame = store.add(session, A, text_layer=_layer("recorded"))
+    assert store.text_layer(frame) == _layer("recorded")
+
+
+def test_export_writes_text_layers_beside_the_images_and_import_brings_them_back(store, tmp_path):
+    session = store.new_session("demo")
+    layers = {0: _layer("first", markup={"json-ld": [{"@type": "Product", "name": "Mug"}]}), 3: _layer("fourth")}
+    for i, png in enumerate((A, B, _tweaked(1), C)):
+        store.add(session, png, url=f"http://127.0.0.1/{i}", text_layer=layers.get(i))
+    dest = tmp_path / "out"
+    report = export_session(store, session, dest)
+    assert report.files == ["00000.png", "00001.png", "00003.png"]
+    assert report.text_layers == ["00000.text.json", "00003.text.json"]  # 00001 was captured without one
+    assert report.as_dict()["text_layers"] == report.text_layers
+    assert sorted(p.name for p in dest.iterdir()) == ["00000.png", "00000.text.json", "00001.png", "00003.png",
+                                                      "00003.text.json", "frames.jsonl"]
+    lines = [json.loads(line) for line in (dest / "frames.jsonl").read_text().splitlines()]
+    assert [line["text_layer"] for line in lines] == ["00000.text.json", "", "00000.text.json", "00003.text.json"]
+
+    again = import_folder(store, dest)
+    assert (again.imported, again.kept, again.text_layers) == (3, 3, 2)
+    assert [name for name, _ in again.skipped] == ["frames.jsonl"]  # the text layers went in with their images
+    imported = store.frames(again.session_id)
+    assert [store.text_layer(f) for f in imported] == [layers[0], None, layers[3]]
+
+
+def test_import_reports_a_text_layer_without_its_image_or_unreadable(store, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "1.png").write_bytes(A)
+    (folder / "1.text.json").write_text("[1, 2]", encoding="utf-8")
+    (folder / "2.png").write_bytes(B)
+    (folder / "2.text.json").write_text(_layer("two").dumps(), encoding="utf-8")
+    (folder / "9.text.json").write_text(_layer("nine").dumps(), encoding="utf-8")
+    report = import_folder(store, folder)
+    assert (report.imported, report.text_layers) == (2, 1)
+    skipped = dict(report.skipped)
+    assert set(skipped) == {"1.text.json", "9.text.json"}
+    assert "not a readable text layer" in skipped["1.text.json"] and "without its image" in skipped["9.text.json"]
+    first, second = store.frames(report.session_id)
+    assert store.text_layer(first) is None and store.text_layer(second) == _layer("two")

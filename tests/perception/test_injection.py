@@ -115,7 +115,9 @@ def test_the_reader_sees_the_injected_text_but_reads_the_real_product(site):
     seen = [p.model_dump(exclude={"frame_id"}) for p in summary.products_seen]
     assert seen == [p.model_dump(exclude={"frame_id"}) for p in clean.products_seen]
     assert seen[0] == {"title": BY_ID[OPENED].title, "brand": "Maxima", "price": 595.0, "list_price": 1190.0,
-                       "rating": 4.3, "category": "Wrist Watches"}
+                       "rating": 4.3, "category": "Wrist Watches", "currency": "INR",
+                       "sources": {field: "ocr" for field in ("title", "brand", "price", "category_path", "rating",
+                                                              "rating_count")}}
     assert (summary.price_range.lowest, summary.price_range.highest) == (595.0, 595.0)
     assert [e.value for e in summary.brand_preferences] == ["Maxima"]
     assert [e.value for e in summary.product_characteristics.types] == ["Wrist Watches"]

@@ -16,6 +16,10 @@ FIXED_VALUES = {
     "summarise_screens": {"frame_labels": "s:0, s:1", "schema": '{"type":"object"}'},
     "update_summary": {"previous_summary": '{"brand_preferences":[{"value":"Maxima","frame_ids":["s:0"]}]}',
                        "frame_labels": "s:2, s:3", "schema": '{"type":"object"}'},
+    "summarise_text_layer": {"frame_labels": "s:0, s:1", "schema": '{"type":"object"}'},
+    "update_summary_text_layer": {
+        "previous_summary": '{"brand_preferences":[{"value":"Maxima","frame_ids":["s:0"]}]}',
+        "frame_labels": "s:2, s:3", "schema": '{"type":"object"}'},
 }
 
 

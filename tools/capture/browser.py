@@ -1,7 +1,13 @@
-"""Headless Chromium through Playwright, restricted to allowed origins, taking viewport-only screenshots."""
+"""Headless Chromium through Playwright, restricted to allowed origins, taking viewport-only screenshots.
+
+Each screenshot comes with its text layer (``tools.capture.text_layer``, read while the privacy mask is on) and
+the product markup of its page (read once per document); personal details the page shows are blurred and
+dropped from the text layer before the frame is stored (``tools.capture.privacy.redact_personal_details``).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -12,13 +18,16 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, CDPSession, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tools.capture.frames import FrameStore
+from tools.capture.markup import extract_markup
 from tools.capture.phash import examine
-from tools.capture.privacy import MASK, UNMASK
+from tools.capture.privacy import MASK, UNMASK, redact_personal_details
+from tools.capture.text_layer import read_text_layer
+from tools.lines import ScreenLine, TextLayer
 from tools.schemas import Frame
 
 log = logging.getLogger(__name__)
@@ -95,6 +104,17 @@ class CaptureStats:
     blank: int = 0  # one flat colour: not stored
     loading: int = 0  # taken while the page was still loading: not stored
     masked_fields: int = 0  # sensitive fields hidden across all captures
+    text_layers: int = 0  # screenshots whose text layer was read
+    text_layer_failed: int = 0  # screenshots stored without a text layer, as reading it failed (so unredacted)
+    text_layer_skipped: int = 0  # screenshots of a page too large to snapshot (read by OCR instead)
+    redacted_lines: int = 0  # runs of personal details blurred in a screenshot and dropped from its text layer
+    redacted_frames: int = 0  # screenshots with any such run
+
+
+# Why a text layer read may fail without the frame failing: the CDP session or page went away (Playwright), or a
+# snapshot of an unexpected shape (a Chromium that answers differently).
+TEXT_LAYER_ERRORS = (PlaywrightError, KeyError, IndexError, TypeError, ValueError)
+MAX_TEXT_LAYER_ELEMENTS = 40_000  # elements in the document; real product pages have a few thousand
 
 
 @dataclass
@@ -108,6 +128,8 @@ class BrowserConfig:
     rate_hz: float = DEFAULT_RATE_HZ  # interval captures while the shopper dwells
     extra_args: tuple[str, ...] = ()
     hang_timeout_s: float | None = None  # no progress for this long = hung (default 3 navigation timeouts + 5 s)
+    text_layer: bool = True  # read each screenshot's text layer, and its page's markup
+    redact_personal: bool = True  # blur personal details found in the text layer before a frame is stored
 
     @property
     def hang_limit_s(self) -> float:
@@ -139,7 +161,9 @@ _BEFORE_SHOT = f"""(() => ({{
   images: Array.from(document.images).every(i => i.complete),
   masked: {MASK},
 }}))()"""
-_AFTER_SHOT = f"""(() => {{ {UNMASK}; return {{ scroll: window.scrollY, title: document.title }}; }})()"""
+# timeOrigin tells documents apart: the same URL loaded again, or after going back, is a new document.
+_AFTER_SHOT = f"""(() => {{ {UNMASK};
+  return {{ scroll: window.scrollY, title: document.title, document: performance.timeOrigin }}; }})()"""
 
 
 class ShopperBrowser:
@@ -159,6 +183,11 @@ class ShopperBrowser:
         self.recycle_after = RECYCLE_AFTER_REQUESTS  # requests before recycle_if_worn swaps in a fresh page
         self._navigated = False
         self.watchdog: Watchdog | None = None
+        self._cdp: CDPSession | None = None  # for text layers, on the page it was opened for
+        self._cdp_page: Page | None = None
+        self._markup_of: tuple[str, float] | None = None  # (url, document) of the markup read last
+        self._markup: dict | None = None
+        self._last_shot: tuple[bytes, str, list[ScreenLine] | None] | None = None  # (png digest, url, its lines)
 
     def __enter__(self) -> Self:
         if not self.config.executable.exists():
@@ -203,6 +232,7 @@ class ShopperBrowser:
                     raise
                 log.debug("stopping Playwright after %r: %r", exc, error)
             self._browser = self._playwright = self.page = None
+            self._cdp = self._cdp_page = None
         hang = self.watchdog.fired if self.watchdog else ""
         if hang and isinstance(exc, Exception) and not isinstance(exc, BrowserGone):
             raise BrowserGone(hang) from exc  # whatever call the hang broke, say what happened
@@ -280,11 +310,13 @@ class ShopperBrowser:
         assert self.page is not None
         self.pet()
         try:
-            self.page.goto(url, wait_until="load")
+            response = self.page.goto(url, wait_until="load")
         except PlaywrightError as exc:
             if not self.alive:
                 raise
             raise BrowserError(f"could not open {url}: {str(exc).splitlines()[0]}") from exc
+        if response is not None and response.status >= 400:  # the page shown is the server's error page
+            raise BrowserError(f"could not open {url}: the server answered HTTP {response.status}")
 
     @property
     def alive(self) -> bool:
@@ -321,6 +353,12 @@ class ShopperBrowser:
             self.stats.masked_fields += int(state["masked"] or 0) + self._mask_subframes(MASK)
             try:
                 png = self.page.screenshot(full_page=False, type="png", animations="disabled", caret="hide")
+                digest = hashlib.sha256(png).digest()
+                if self._last_shot is not None and self._last_shot[:2] == (digest, self.page.url):
+                    lines = self._last_shot[2]  # the same pixels of the same page show the same text: no snapshot
+                else:  # still masked: masked fields and the live panel stay out of it
+                    lines = self._read_text_layer()
+                    self._last_shot = (digest, self.page.url, lines)
             finally:
                 after = self.page.evaluate(_AFTER_SHOT)
                 self._mask_subframes(UNMASK)
@@ -334,12 +372,17 @@ class ShopperBrowser:
                               else f"the browser went away during capture: {exc}") from exc
         self.pet()
         self.stats.captured += 1
+        if lines is not None and self.config.redact_personal:
+            png, lines = self._redact(png, lines)
         facts = examine(png)
         if facts.blank:
             self.stats.blank += 1
             return None
+        text_layer = None
+        if lines is not None:
+            text_layer = TextLayer(lines=lines, markup=self._page_markup(url, float(after.get("document") or 0)))
         frame = self.frames.add(self.session_id, png, url=url, title=title, scroll_y=scroll_y, reason=reason,
-                                facts=facts)
+                                facts=facts, text_layer=text_layer)
         self.last_frame = frame
         if frame.duplicate_of:
             self.stats.duplicates += 1
@@ -347,6 +390,55 @@ class ShopperBrowser:
             self.stats.kept += 1
         log.debug("captured %s (%s) in %.2fs", frame.frame_id, reason, time.perf_counter() - started)
         return frame
+
+    def _read_text_layer(self) -> list[ScreenLine] | None:
+        """The text layer of the viewport as it is now, over one CDP session per page; None when it is turned
+        off or cannot be read (counted: the frame is stored without one)."""
+        if not self.config.text_layer:
+            return None
+        try:
+            # A snapshot costs time with the size of the whole document: an enormous page gets none (its
+            # screenshots are read by OCR instead), so a capture stays within the hang watchdog's bound.
+            if self.page.evaluate("document.getElementsByTagName('*').length") > MAX_TEXT_LAYER_ELEMENTS:
+                self.stats.text_layer_skipped += 1
+                return None
+            if self._cdp is None or self._cdp_page is not self.page:  # first capture, or a fresh page
+                self._cdp, self._cdp_page = self.page.context.new_cdp_session(self.page), self.page
+            lines = read_text_layer(self.page, self._cdp)
+        except TEXT_LAYER_ERRORS as exc:
+            log.debug("no text layer for this frame of %s: %s", self.page.url, exc)
+            self.stats.text_layer_failed += 1
+            self._drop_cdp_session()  # the next capture opens a new one
+            return None
+        self.stats.text_layers += 1
+        return lines
+
+    def _drop_cdp_session(self) -> None:
+        session, self._cdp, self._cdp_page = self._cdp, None, None
+        if session is not None:
+            try:
+                session.detach()
+            except PlaywrightError as exc:  # already gone with its page
+                log.debug("detaching the text layer session: %s", exc)
+
+    def _redact(self, png: bytes, lines: list[ScreenLine]) -> tuple[bytes, list[ScreenLine]]:
+        png, lines, redacted = redact_personal_details(png, lines)
+        if redacted:
+            self.stats.redacted_lines += redacted
+            self.stats.redacted_frames += 1
+        return png, lines
+
+    def _page_markup(self, url: str, document: float) -> dict | None:
+        """The product markup of the document on show, read from its HTML on its first frame; None if the HTML
+        could not be had (its frames get none; a later frame tries again)."""
+        if self._markup_of != (url, document):
+            try:
+                html = self.page.content()
+            except PlaywrightError as exc:  # navigating away right now, or gone
+                log.debug("no markup for %s: %s", url, exc)
+                return None
+            self._markup_of, self._markup = (url, document), extract_markup(html, url)
+        return self._markup
 
     def _mask_subframes(self, script: str) -> int:
         """Run the mask (or unmask) script in every iframe too: a card field often lives in one."""

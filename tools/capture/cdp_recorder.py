@@ -8,8 +8,13 @@ with Playwright's ``connect_over_cdp`` and, ``rate_hz`` times a second:
 * skips it if it is not http(s) (chrome://, about:blank) or, when ``allowed_origins`` is given, not of one of
   them; a page still loading is counted (``loading``), not captured;
 * masks sensitive fields as ``ShopperBrowser.capture`` does (``tools.capture.privacy`` MASK/UNMASK; here in every frame,
-  so card fields in payment iframes are hidden too), takes a viewport screenshot and unmasks. A frame whose
-  masked document was replaced meanwhile (the user navigated) is dropped: it may show unmasked fields;
+  so card fields in payment iframes are hidden too), takes a viewport screenshot and its text layer (one
+  ``DOMSnapshot.captureSnapshot`` over a CDP session kept per tab; no markup: that would serialise the user's
+  page each time) and unmasks. A frame whose masked document was replaced meanwhile (the user navigated) is
+  dropped: it may show unmasked fields;
+* blurs the personal details the text layer shows (``tools.capture.privacy.redact_personal_details``: the user's
+  name in a greeting, a delivery address, e-mail addresses) and drops them from it, unless ``redact_personal``
+  is off; a frame whose text layer could not be read is stored without one (counted in ``text_layer_failed``);
 * drops blank frames (``tools.capture.phash.examine``) and stores the rest with ``frames.add(..., reason="cdp")``.
 
 The user's browser is changed by nothing but that momentary mask style: no routes, no navigation, no viewport,
@@ -23,19 +28,24 @@ ends quietly with the statistics so far; frames already stored stay.
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import socket
 import threading
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, BrowserContext, Frame, Page, sync_playwright
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, CDPSession, Frame, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from tools.capture.browser import BrowserError, CaptureStats, origin_of
+from tools.capture.browser import TEXT_LAYER_ERRORS, BrowserError, CaptureStats, origin_of
 from tools.capture.frames import FrameStore
 from tools.capture.phash import examine
-from tools.capture.privacy import MASK, STYLE_ID, UNMASK
+from tools.capture.privacy import MASK, STYLE_ID, UNMASK, redact_personal_details
+from tools.capture.text_layer import Viewport, capture_snapshot, lines_from_snapshot
+from tools.lines import ScreenLine, TextLayer
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +65,18 @@ def record_cdp(
     rate_hz: float = 2.0,
     allowed_origins: list[str] | None = None,
     stop: threading.Event | None = None,
+    text_layer: bool = True,
+    redact_personal: bool = True,
 ) -> CaptureStats:
-    """Record the pages the user views in the browser at ``cdp_url`` for ``seconds`` (or until ``stop`` is set).
+    """Record the pages the user views in the browser at ``cdp_url`` for ``seconds`` (or until ``stop`` is set),
+    each frame with its text layer (``text_layer``) and personal details blurred (``redact_personal``).
 
     Raises BrowserError only when the browser cannot be attached to at the start."""
     if rate_hz <= 0:
         raise ValueError("rate_hz must be positive")
     run = _Run(cdp_url, frames, session_id, 1.0 / rate_hz, time.monotonic() + seconds, stop or threading.Event(),
-               None if allowed_origins is None else {origin_of(origin) for origin in allowed_origins})
+               None if allowed_origins is None else {origin_of(origin) for origin in allowed_origins},
+               text_layer=text_layer, redact_personal=redact_personal)
     # Playwright works in a thread watched from here, as some calls never return: into a tab stuck in a script,
     # into one whose dialog opened just after we looked (until the user answers it), a call caught by the
     # browser's death (seen with CDP sessions).
@@ -110,12 +124,15 @@ class _Run:
     end: float  # time.monotonic()
     stop: threading.Event  # the caller's
     allowed: set[str] | None
+    text_layer: bool = True
+    redact_personal: bool = True
     halt: threading.Event = dataclasses.field(default_factory=threading.Event)  # record_cdp has returned
     stats: CaptureStats = dataclasses.field(default_factory=CaptureStats)
     busy_since: float | None = None  # when this period's Playwright calls began; None between periods
     error: BaseException | None = None
     showing_dialog: set[Page] = dataclasses.field(default_factory=set)
     _watched: set[BrowserContext] = dataclasses.field(default_factory=set)
+    _cdp: dict[Page, CDPSession] = dataclasses.field(default_factory=dict)  # text layer sessions, one per tab
 
     def work(self) -> None:
         try:
@@ -157,6 +174,8 @@ class _Run:
                     pass
 
     def _tick(self, browser: Browser) -> None:
+        for closed in [page for page in self._cdp if page.is_closed()]:
+            del self._cdp[closed]  # its session went with it
         page, ready = _viewed_page(browser, self.showing_dialog)
         if page is None:
             return
@@ -175,7 +194,7 @@ class _Run:
 
     def _capture(self, page: Page) -> None:
         masked: list[Frame] = []
-        fields, png = 0, None
+        fields, png, snapshot = 0, None, None
         try:
             for frame in page.frames:
                 try:
@@ -186,6 +205,7 @@ class _Run:
                         break
             else:
                 png = page.screenshot(full_page=False, type="png", caret="hide", timeout=SCREENSHOT_TIMEOUT_MS)
+                snapshot = self._snapshot(page)  # still masked
         finally:
             intact = bool(masked) and all([_unmask(frame) for frame in masked])
         if png is None:
@@ -196,17 +216,52 @@ class _Run:
             log.debug("dropped a frame of %s: the page changed while it was captured", page.url)
             return
         self.stats.masked_fields += fields
-        scroll_y, url, title = page.evaluate("[Math.round(window.scrollY), location.href, document.title]")
+        scroll_y, url, title, scale = page.evaluate(
+            "[Math.round(window.scrollY), location.href, document.title, window.devicePixelRatio]")
+        lines = None if snapshot is None else self._lines(snapshot, png, float(scale or 1.0), url)
+        if lines is not None and self.redact_personal:
+            png, lines, redacted = redact_personal_details(png, lines)
+            self.stats.redacted_lines += redacted
+            self.stats.redacted_frames += bool(redacted)
         facts = examine(png)
         if facts.blank:
             self.stats.blank += 1
         elif not self.halt.is_set():
             frame = self.frames.add(self.session_id, png, url=url, title=title, scroll_y=int(scroll_y),
-                                    reason="cdp", facts=facts)
+                                    reason="cdp", facts=facts,
+                                    text_layer=None if lines is None else TextLayer(lines=lines))
             if frame.duplicate_of:
                 self.stats.duplicates += 1
             else:
                 self.stats.kept += 1
+
+    def _snapshot(self, page: Page) -> dict[str, Any] | None:
+        """The DOM snapshot the text layer is made of; None (counted) when it is off or cannot be taken."""
+        if not self.text_layer:
+            return None
+        try:
+            if page not in self._cdp:
+                self._cdp[page] = page.context.new_cdp_session(page)
+            return capture_snapshot(self._cdp[page])
+        except PlaywrightError as exc:  # the tab closed or crashed; the frame is kept without a text layer
+            log.debug("no text layer for this frame of %s: %s", page.url, exc)
+            self.stats.text_layer_failed += 1
+            self._cdp.pop(page, None)
+            return None
+
+    def _lines(self, snapshot: dict[str, Any], png: bytes, scale: float, url: str) -> list[ScreenLine] | None:
+        """The text layer in the screenshot's pixels. The viewport is the screenshot's size: the user's window
+        has no size Playwright knows of (no viewport is set on their browser), and may be HiDPI."""
+        try:
+            with Image.open(io.BytesIO(png)) as image:  # reads the header only
+                width, height = image.size
+            lines = lines_from_snapshot(snapshot, Viewport(width, height, scale))
+        except TEXT_LAYER_ERRORS as exc:  # a snapshot of an unexpected shape
+            log.debug("no text layer for this frame of %s: %s", url, exc)
+            self.stats.text_layer_failed += 1
+            return None
+        self.stats.text_layers += 1
+        return lines
 
 
 def _viewed_page(browser: Browser, showing_dialog: set[Page]) -> tuple[Page | None, str]:

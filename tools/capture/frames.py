@@ -3,11 +3,14 @@
 A frame whose perceptual hash is within ``near_duplicate_bits`` of an earlier kept frame of the same session
 (or whose bytes are identical) is recorded as a reference to that frame (``duplicate_of``) and its pixels are
 not stored again. A blob is written (atomically) before its row, so a crash never leaves a row without a file.
+A frame may come with a text layer (``tools.capture.text_layers``), kept in a sidecar file beside its blob
+(``<sha>.text.json``), written before the row too and removed with the blob.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 import time
@@ -17,8 +20,12 @@ from pathlib import Path
 
 from tools.atomic import write_atomically
 from tools.capture.phash import ImageFacts, distance, examine
+from tools.lines import SIDECAR_SUFFIX, TextLayer
 from tools.schemas import Frame, Session
 
+log = logging.getLogger(__name__)
+
+SAME_TEXT = 0.8  # share of words two near-identical frames must have in common to be duplicates
 DEFAULT_NEAR_DUPLICATE_BITS = 8  # of 256; distinct pages and scroll positions differ by 18 or more
 
 _SCHEMA = """
@@ -59,6 +66,19 @@ def _write_atomically(path: Path, data: bytes) -> bool:
     return True
 
 
+def _words(layer: TextLayer | None) -> frozenset[str] | None:
+    return frozenset(w for line in layer.lines for w in line.text.casefold().split()) if layer is not None else None
+
+
+def _same_text(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+    """Whether two frames' words mostly agree; unknown (no text layer on either side) counts as the same."""
+    if a is None or b is None:
+        return True
+    if not a and not b:
+        return True
+    return len(a & b) / max(1, len(a | b)) >= SAME_TEXT
+
+
 class FrameStoreError(RuntimeError):
     """The screenshot database cannot be used (unknown session, unreadable file)."""
 
@@ -86,6 +106,7 @@ class FrameStore:
         self._migrate()
         self._db.executescript(_SCHEMA)
         self._kept: dict[str, list[tuple[str, int, str]]] = {}  # session -> [(phash, sequence, sha)]
+        self._kept_words: dict[tuple[str, int], frozenset[str]] = {}  # (session, sequence) -> its text's words
 
     def _migrate(self) -> None:
         """Databases written before the status and phash columns existed gain them."""
@@ -160,9 +181,9 @@ class FrameStore:
             self._kept.pop(session_id, None)
         removed = 0
         for sha in shas - still_used:
-            for path in self.blobs.glob(f"{sha[:2]}/{sha}.*"):
+            for path in self.blobs.glob(f"{sha[:2]}/{sha}.*"):  # the image and its text layer, if any
                 path.unlink(missing_ok=True)
-                removed += 1
+                removed += not path.name.endswith(SIDECAR_SUFFIX)  # the count is of images, as users see them
         if forget is not None and shas - still_used:
             forget(shas - still_used)
         return removed
@@ -197,20 +218,26 @@ class FrameStore:
         facts: ImageFacts | None = None,
         suffix: str = ".png",
         captured_at: float | None = None,
+        text_layer: TextLayer | None = None,
     ) -> Frame:
-        """Store one screenshot. Near-duplicates of a kept frame become references to it."""
+        """Store one screenshot, with its text layer if it has one. Near-duplicates of a kept frame become
+        references to it, and their text layer is the original's."""
         facts = facts or examine(data)
         sha = hashlib.sha256(data).hexdigest()
         with self._lock:
             kept = self._kept_frames(session_id)
+            words = _words(text_layer)
+            # Near in pixels is a duplicate only if the page said the same: pages of plain text look alike to a
+            # perceptual hash (a text-only page scrolled by a screen), their text layers do not.
             match = next((seq for phash, seq, kept_sha in reversed(kept)
                           if kept_sha == sha or (self.near_duplicate_bits and phash
-                                                 and distance(phash, facts.phash) <= self.near_duplicate_bits)),
+                                                 and distance(phash, facts.phash) <= self.near_duplicate_bits
+                                                 and _same_text(words, self._kept_words.get((session_id, seq))))),
                          None)
             sequence = self._db.execute(
                 "SELECT COALESCE(MAX(sequence), -1) + 1 FROM frames WHERE session_id = ?", (session_id,)
             ).fetchone()[0]
-            wrote = False  # a new file under its hash, by this call
+            wrote = wrote_text = False  # a new image / text layer file under its hash, by this call
             if match is not None:
                 duplicate_of = f"{session_id}:{match}"
                 sha, path = self._db.execute(
@@ -226,19 +253,44 @@ class FrameStore:
                 width=facts.width, height=facts.height, scroll_y=scroll_y, reason=reason, duplicate_of=duplicate_of,
                 phash=facts.phash,
             )
+            sidecar = self.text_layer_path(sha)
             try:
+                # Same pixels already stored with a text layer (another session): that one stands for both.
+                if duplicate_of is None and text_layer is not None and not sidecar.exists():
+                    wrote_text = _write_atomically(sidecar, text_layer.dumps().encode())
                 self._db.execute(
                     f"INSERT INTO frames ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (session_id, sequence, frame.captured_at, sha, path, url, title, facts.width, facts.height,
                      scroll_y, reason, duplicate_of, facts.phash),
                 )
-            except sqlite3.Error:  # e.g. the disk is full: no row, and no file only this row would have used
-                if wrote and not self._db.execute("SELECT 1 FROM frames WHERE sha256 = ?", (sha,)).fetchone():
-                    Path(path).unlink(missing_ok=True)
+            except (sqlite3.Error, OSError):  # e.g. the disk is full: no row, and no file only this row would use
+                if (wrote or wrote_text) and not self._db.execute("SELECT 1 FROM frames WHERE sha256 = ?",
+                                                                  (sha,)).fetchone():
+                    for written, file in ((wrote, Path(path)), (wrote_text, sidecar)):
+                        if written:
+                            file.unlink(missing_ok=True)
                 raise
             if duplicate_of is None:  # only a frame with a row can be the original of a later duplicate
                 kept.append((facts.phash, sequence, sha))
+                if words is not None:
+                    self._kept_words[(session_id, sequence)] = words
         return frame
+
+    def text_layer_path(self, sha: str) -> Path:
+        """Where the text layer of the image with this content hash is (or would be) kept."""
+        return self.blobs / sha[:2] / f"{sha}{SIDECAR_SUFFIX}"
+
+    def text_layer(self, frame: Frame) -> TextLayer | None:
+        """The text layer stored with ``frame`` (a duplicate's is its original's); None when it has none (an
+        imported picture, a frame of an older database, a failed read) or its file is unreadable."""
+        try:
+            return TextLayer.loads(self.text_layer_path(frame.sha256).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("the text layer of frame %s is unreadable (%s); reading it without one", frame.frame_id,
+                        exc)
+            return None
 
     def frames(self, session_id: str, unique_only: bool = False) -> list[Frame]:
         query = f"SELECT {_COLUMNS} FROM frames WHERE session_id = ?"

@@ -85,3 +85,14 @@ PERSONAS: dict[str, Persona] = {
 }
 
 DEMO_PERSONA = "watch-buyer"
+
+
+def pages_persona(urls: list[str], scrolls: int = 12, dwell_s: float = 0.6) -> Persona:
+    """A shopper who opens each page in turn and reads it: the top, then scrolling down ``scrolls`` times,
+    dwelling a little at each position (``interarec browse-and-recommend --url URL --url URL``)."""
+    steps: list[Step] = []
+    for url in urls:
+        steps += [_s("goto", text=url), _s("dwell", amount=dwell_s)]
+        for _ in range(scrolls):
+            steps += [_s("scroll", amount=600), _s("dwell", amount=dwell_s / 2)]
+    return Persona(name="pages", description=f"reads {len(urls)} page(s) given by address", steps=steps)

@@ -31,6 +31,9 @@ class CaptureReport(BaseModel):
     blank: int = 0
     loading: int = 0
     masked_fields: int = 0
+    text_layers: int = Field(default=0, description="screenshots whose text layer was read")
+    text_layer_failed: int = Field(default=0, description="screenshots stored without one: the read failed")
+    redacted_lines: int = Field(default=0, description="runs of personal details blurred and dropped")
     failed_steps: list[str] = Field(default_factory=list)
     database: str
 
@@ -41,6 +44,7 @@ def report(frames: FrameStore, session_id: str, source: str, stats: CaptureStats
         session_id=session_id, source=source, status=status, note=note,
         seconds=round(time.monotonic() - started, 2), frames_captured=stats.captured, frames_kept=stats.kept,
         duplicates=stats.duplicates, blank=stats.blank, loading=stats.loading, masked_fields=stats.masked_fields,
+        text_layers=stats.text_layers, text_layer_failed=stats.text_layer_failed, redacted_lines=stats.redacted_lines,
         failed_steps=failed_steps or [], database=str(frames.database_path),
     )
 

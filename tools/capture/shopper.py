@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 from playwright.sync_api import Error as PlaywrightError
 
 from tools.capture import browser_tools as bt
-from tools.capture.browser import BrowserGone, ShopperBrowser
+from tools.capture.browser import BrowserError, BrowserGone, ShopperBrowser
 from tools.capture.personas import Persona, Step
 from tools.schemas import Frame
 
@@ -52,7 +52,12 @@ def run_persona(
         return last if last is not None and last.frame_id == result.frame_id else None
 
     browser.recycle_if_worn()
-    browser.goto(shop_url)
+    try:
+        browser.goto(shop_url)
+    except BrowserError as exc:
+        if not persona.steps or persona.steps[0].action not in _OPENS_AN_ADDRESS:
+            raise  # the steps need the start page
+        run.failed_steps.append(f"start ({shop_url}): {exc}")  # the first step opens a page of its own
     for number, step in enumerate(persona.steps, start=1):
         if deadline is not None and time.monotonic() >= deadline:
             break

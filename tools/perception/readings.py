@@ -32,12 +32,16 @@ class FrameReading:
     price_ranges: list[tuple[float, float]] = field(default_factory=list)  # '₹500 - ₹1,500' filters, banners
     photo_box: tuple[int, int, int, int] | None = None  # where the product photo is: left of the price column
     photo_colour: str | None = None  # its dominant colour, named
+    sources: dict[str, str] = field(default_factory=dict)  # field -> text-layer | ocr | markup | markup+seen
+    visit_frame_ids: list[str] = field(default_factory=list)  # every frame of the page visit it was read from
 
 
-def _evidence(counter: Counter, frames: dict[str, list[str]], total: int) -> list[Evidence]:
+def _evidence(counter: Counter, frames: dict[str, list[str]], total: int,
+              sources: dict[str, list[str]] | None = None) -> list[Evidence]:
     ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
     return [
-        Evidence(value=value, frame_ids=frames[value], count=count, confidence=round(min(1.0, count / total), 3))
+        Evidence(value=value, frame_ids=frames[value], count=count, confidence=round(min(1.0, count / total), 3),
+                 sources=(sources or {}).get(value, []))
         for value, count in ranked
     ]
 
@@ -46,9 +50,12 @@ def summarise_readings(readings: list[FrameReading], summariser: str) -> Behavio
     """Aggregate per-frame readings into the keyword summary. Each product page counts once per product."""
     products: dict[str, SeenProduct] = {}
     keyed: dict[str, tuple[Counter, dict[str, list[str]]]] = defaultdict(lambda: (Counter(), defaultdict(list)))
+    sources: dict[tuple[str, str], list[str]] = defaultdict(list)  # (keyword, value) -> sources that gave it
 
-    def note(keyword: str, value: str, frame_id: str) -> None:
+    def note(keyword: str, value: str, frame_id: str, source: str = "") -> None:
         counter, frames = keyed[keyword]
+        if source and source not in sources[(keyword, value)]:
+            sources[(keyword, value)].append(source)
         if frame_id not in frames[value]:
             frames[value].append(frame_id)
             counter[value] += 1
@@ -60,12 +67,13 @@ def summarise_readings(readings: list[FrameReading], summariser: str) -> Behavio
             products.setdefault(key, SeenProduct(
                 title=r.title, brand=r.brand, price=r.price.amount if r.price else None, list_price=r.list_price,
                 rating=r.rating, category=r.category_path[-1] if r.category_path else None, frame_id=r.frame_id,
+                currency=r.price.currency if r.price and r.price.currency else None, sources=dict(r.sources),
             ))
             if first_view:
                 if r.category_path:
-                    note("types", r.category_path[-1], r.frame_id)
+                    note("types", r.category_path[-1], r.frame_id, r.sources.get("category_path", ""))
                 if r.brand:
-                    note("brands", r.brand, r.frame_id)
+                    note("brands", r.brand, r.frame_id, r.sources.get("brand", ""))
                 for colour in r.colours or ([r.photo_colour] if r.photo_colour else []):
                     note("colours", colour, r.frame_id)
                 if r.rating is not None:
@@ -88,29 +96,35 @@ def summarise_readings(readings: list[FrameReading], summariser: str) -> Behavio
         if not detail_prices and len(amounts) >= 5:  # listing only: drop the outer tenth on each side
             cut = len(amounts) // 10
             amounts = amounts[cut : len(amounts) - cut]
+        # The range's currency: the one the shopper's product pages showed most (INR when none was read).
+        currencies = Counter(p.currency for p in products.values() if p.currency)
         price_range = PriceRange(
             lowest=amounts[0], highest=amounts[-1],
+            currency=currencies.most_common(1)[0][0] if currencies else PriceRange().currency,
             frame_ids=sorted({frame_id for _, frame_id in prices}),
             confidence=0.9 if detail_prices else 0.5,
         )
+
+    def _of(keyword: str) -> dict[str, list[str]]:
+        return {value: found for (key, value), found in sources.items() if key == keyword}
 
     comparisons = _comparisons(list(products.values()))
     n_products = max(1, len(products))
     n_frames = max(1, len(readings))
     return BehaviorSummary(
         product_characteristics=ProductCharacteristics(
-            types=_evidence(*keyed["types"], n_products),
+            types=_evidence(*keyed["types"], n_products, _of("types")),
             colours=_evidence(*keyed["colours"], n_products),
         ),
         price_range=price_range,
-        brand_preferences=_evidence(*keyed["brands"], n_products),
+        brand_preferences=_evidence(*keyed["brands"], n_products, _of("brands")),
         specifications=_evidence(*keyed["specifications"], n_frames)[:15],
         reviews=_evidence(*keyed["reviews"], n_products),
         comparisons=comparisons,
         promotions=_evidence(*keyed["promotions"], n_frames),
         search_queries=_evidence(*keyed["queries"], n_frames),
         products_seen=list(products.values()),
-        frames_read=len(readings),
+        frames_read=sum(max(1, len(r.visit_frame_ids)) for r in readings),  # a page visit counts its frames
         summariser=summariser,
     )
 

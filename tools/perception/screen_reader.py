@@ -1,8 +1,11 @@
-"""The offline screen reader: OCR plus rule-based parsing of shop screenshots into a BehaviorSummary.
+"""The offline screen reader: what the shopper saw, read by rules into a BehaviorSummary.
 
-This is NOT a multimodal LLM. It stands in for one when no vision model is configured, reads only what is
-visible in the screenshots (never the page's HTML or the catalog's records), and fills the same summary
-schema, citing the frames each value came from.
+This is NOT a multimodal LLM. It stands in for one when no vision model is configured. It reads what was
+visible: a frame's text layer (the page's own visible text, recorded by our browser with the screenshot) when
+there is one, else OCR of the screenshot (RapidOCR); page markup, when recorded, is evidence beside it, never
+instead of it. It never reads the catalog's records, and fills the same summary schema, citing the frames and
+the source of each value. Frames with a text layer are read as page visits by ``page_reader`` (rules for any
+shop); frames with OCR only are read line by line by the rules below.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from tools.lines import TextLayer, from_ocr
 from tools.perception import parsing
 from tools.perception.colours import dominant_colour
 from tools.perception.ocr import OcrLine, RapidOcrReader
+from tools.perception.page_reader import PageReader
 from tools.perception.readings import FrameReading, summarise_readings
+from tools.perception.visits import TextLayerLookup, read_visit, visits
 from tools.schemas import (
     BehaviorSummary,
     Frame,
@@ -24,12 +30,14 @@ from tools.schemas import (
 
 log = logging.getLogger(__name__)
 
-BACKEND_NAME = "offline-screen-reader (RapidOCR + rule-based parsing; not an MLLM)"
+BACKEND_NAME = "offline-screen-reader (page text layer or RapidOCR + rule-based parsing; not an MLLM)"
 _QUERY = re.compile(r"results?\s+for\s*[\"“'‘]?(.+?)[\"”'’]?\s*$", re.IGNORECASE)
 # Where a product page shows no price, a notice like this sits in the price's place.
 _UNAVAILABLE = re.compile(r"currently unavailable|out of stock|sold out|price not available", re.IGNORECASE)
 _MAIN_PRICE_MIN_HEIGHT = 30  # px: a product page's price box is 34-38 px; a card price's 25-27 px
 _SPEC_COLUMN_GAP = 40
+VISIT_CACHE_SIZE = 5_000  # page visits whose readings are kept
+_SOURCED = ("title", "brand", "price", "category_path", "rating", "rating_count")  # fields whose source is kept
 _CATEGORY_MATCH = 0.45  # cosine similarity of title and category name needed to name a category
 _NO_CRUMB_MIN_PRICE_HEIGHT = 30  # px between a specification's name and its value on the same row
 
@@ -53,8 +61,12 @@ class OfflineScreenReader:
 
     name = BACKEND_NAME
 
-    def __init__(self, brands: list[str], categories: list[str], ocr: RapidOcrReader | None = None) -> None:
+    def __init__(self, brands: list[str], categories: list[str], ocr: RapidOcrReader | None = None,
+                 text_layers: TextLayerLookup | None = None) -> None:
         self.ocr = ocr or RapidOcrReader()
+        self.text_layers = text_layers  # frame -> its text layer, when the capture recorded one
+        self.pages = PageReader(brands=brands, categories=categories)
+        self._visits: dict[tuple[str, ...], list[FrameReading]] = {}  # frame ids of a visit -> its readings
         self._brands = {b.casefold(): b for b in brands}
         self._categories = {c.casefold(): c for c in categories}
         self._compact_categories = {_compact(c): c for c in categories if _compact(c)}
@@ -123,16 +135,33 @@ class OfflineScreenReader:
         return found
 
     # -- one frame -------------------------------------------------------------------------------------
+    def text_layer(self, frame: Frame) -> TextLayer | None:
+        layer = self.text_layers(frame) if self.text_layers is not None else None
+        return layer if layer is not None and layer.lines else None
+
     def read_frame(self, frame: Frame, interrupted: Callable[[], bool] | None = None) -> FrameReading:
         """``interrupted``: asked during OCR; when it says True, OcrInterrupted is raised (tools/perception/ocr.py)."""
+        layer = self.text_layer(frame)
+        if layer is not None:
+            return self._with_catalog_names(read_visit(self.pages, [frame], [layer]))
         lines = self.ocr.read(Path(frame.path), sha256=frame.sha256, interrupted=interrupted)
         reading = self.parse_lines(frame.frame_id, lines)
+        if reading.kind == "other":  # not a page these line rules know: read it as any shop's page
+            general = self.read_ocr_lines(frame.frame_id, lines)
+            if general.kind != "other":
+                return general
+        reading.sources = {name: "ocr" for name in _SOURCED if getattr(reading, name) not in (None, [], "")}
         if reading.kind == "product" and reading.photo_box is not None and Path(frame.path).is_file():
             try:
                 reading.photo_colour = dominant_colour(Path(frame.path), reading.photo_box)
             except OSError as exc:  # unreadable image: the colour is optional
                 log.debug("no photo colour for %s: %s", frame.frame_id, exc)
         return reading
+
+    def read_ocr_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
+        """OCR lines read by the page rules for any shop (``page_reader``), every field sourced "ocr"."""
+        shared = [from_ocr(line.text, line.x0, line.y0, line.x1, line.y1, line.score) for line in lines]
+        return self._with_catalog_names(read_visit(self.pages, [_bare_frame(frame_id)], [TextLayer(lines=shared)]))
 
     def parse_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
         reading = FrameReading(frame_id)
@@ -257,12 +286,54 @@ class OfflineScreenReader:
         return FrameReading(frame_id=frame_id, kind="product", title=title, brand=self._brand_of(title),
                             category_path=self._classify(title), colours=parsing.find_colours(title))
 
+    def _with_catalog_names(self, reading: FrameReading) -> FrameReading:
+        """A page's category trail in the catalog's names where they match (OCR slips and case forgiven); a page
+        with no trail gets the catalog category closest in meaning to its title. Never the brand."""
+        matched = [_match_vocabulary(crumb, self._categories) for crumb in reading.category_path]
+        if any(matched):
+            reading.category_path = [name for name in matched if name]
+        elif reading.kind == "product" and reading.title:
+            # A type the catalog does not have is mapped to the catalog category nearest in meaning, and the
+            # source says so (an answer can then say which category stood in for what the shopper saw).
+            seen = reading.category_path[-1] if reading.category_path else ""
+            nearest = self._classify(f"{seen} {reading.title}".strip())
+            if nearest:
+                source = reading.sources.get("category_path") or reading.sources.get("title", "")
+                reading.category_path = nearest
+                reading.sources["category_path"] = f"{source}; nearest catalog category to '{seen}'" if seen \
+                    else f"{source}; nearest catalog category to the title"
+        if reading.brand and reading.category_path and reading.category_path[-1].casefold() == reading.brand.casefold():
+            reading.category_path = reading.category_path[:-1]
+        return reading
+
+    def read_visits(self, frames: list[Frame]) -> list[FrameReading]:
+        """One reading per page visit whose frames all have a text layer; frames without one are read alone,
+        by OCR."""
+        readings = []
+        for visit in visits([frame for frame in frames if frame.duplicate_of is None]):
+            key = tuple(frame.frame_id for frame in visit)
+            if key not in self._visits:  # a live session re-reads only the visit that grew
+                layers = [self.text_layer(frame) for frame in visit]
+                if all(layer is not None for layer in layers):
+                    self._visits[key] = [self._with_catalog_names(read_visit(self.pages, visit, layers))]
+                else:
+                    self._visits[key] = [self.read_frame(frame) for frame in visit]
+                while len(self._visits) > VISIT_CACHE_SIZE:
+                    self._visits.pop(next(iter(self._visits)))
+            readings.extend(self._visits[key])
+        return readings
+
     # -- a session ---------------------------------------------------------------------------------------
     def summarise(self, frames: list[Frame], previous: BehaviorSummary | None = None) -> BehaviorSummary:
         """Re-aggregates every frame; frames read before cost no OCR (the OCR cache), so ``previous`` is not
         needed to make an update cheap."""
-        readings = [self.read_frame(frame) for frame in frames if frame.duplicate_of is None]
-        return summarise_readings(readings, self.name)
+        return summarise_readings(self.read_visits(frames), self.name)
+
+
+def _bare_frame(frame_id: str) -> Frame:
+    session, _, sequence = frame_id.rpartition(":")
+    return Frame(frame_id=frame_id, session_id=session or frame_id, sequence=int(sequence) if sequence.isdigit() else 0,
+                 path="", sha256="", captured_at=0.0)
 
 
 def _product_without_breadcrumb(lines: list[OcrLine]) -> tuple[tuple | None, OcrLine | None]:

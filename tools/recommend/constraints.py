@@ -14,6 +14,8 @@ def constraints_from_summary(
     k: int = 5,
     price_tolerance: float = DEFAULT_PRICE_TOLERANCE,
     max_per_brand: int | None = DEFAULT_MAX_PER_BRAND,
+    catalog_currency: str | None = None,
+    catalog_categories: set[str] | None = None,
 ) -> Constraints:
     """Hard: the strongest product type and the browsed price band (widened by ``price_tolerance``).
     Soft: brands and colours seen. Variety: at most ``max_per_brand`` products of one brand.
@@ -21,12 +23,22 @@ def constraints_from_summary(
     provenance: dict[str, list[str]] = {}
     types = summary.product_characteristics.types
     categories: list[str] = []
-    if types:
+    notes: list[str] = []
+    if types and catalog_categories is not None and types[0].value.casefold() not in {
+            c.casefold() for c in catalog_categories}:
+        # Not a category of this catalog: a hard filter would match nothing, so it only steers the search.
+        notes.append(f"'{types[0].value}' is not a category of the catalog: products are found by meaning instead")
+        provenance["query"] = types[0].frame_ids
+    elif types:
         categories = [types[0].value]
         provenance["categories"] = types[0].frame_ids
     prices = summary.price_range
     min_price = max_price = None
-    if prices.lowest is not None and prices.highest is not None:
+    if prices.lowest is not None and catalog_currency and prices.currency and prices.currency != catalog_currency:
+        # No exchange rates offline: a band in another currency would filter by meaningless numbers.
+        notes.append(f"the prices seen are in {prices.currency} and the catalog's in {catalog_currency}: "
+                     f"the browsed price band ({prices.lowest:g}-{prices.highest:g} {prices.currency}) is not used")
+    elif prices.lowest is not None and prices.highest is not None:
         min_price = round(prices.lowest * (1 - price_tolerance), 2)
         max_price = round(prices.highest * (1 + price_tolerance), 2)
         provenance["price"] = prices.frame_ids
@@ -47,4 +59,5 @@ def constraints_from_summary(
         preferred_colours=colours,
         max_per_brand=max_per_brand,
         provenance=provenance,
+        notes=notes,
     )

@@ -61,7 +61,8 @@ def _run(monkeypatch, argv: list[str]) -> tuple[int, dict | None, list[str]]:
     (["--script", "{tmp}/bad.txt"], "bad.txt, line 2: unknown action 'fly'"),
     (["--session", "nope"], "no session 'nope'; `interarec sessions list` shows them"),
     (["--persona", "watch-buyer", "--seconds", "5"], "--seconds goes with --cdp-url"),
-    (["--session", "x", "--url", "http://127.0.0.1:1/"], "--url goes with --persona or --script"),
+    (["--session", "x", "--url", "http://127.0.0.1:1/"], "(got --session and --url)"),
+    (["--persona", "watch-buyer", "--url", "http://127.0.0.1:1/", "--url", "http://127.0.0.1:2/"], "give one --url"),
     (["--persona", "watch-buyer", "--report", "{tmp}/no/such/dir/r.html"], "--report: the folder"),
 ])
 def test_bad_sources_exit_2_with_one_clear_line_and_start_nothing(argv, message, tmp_path, capsys, nothing_started):
@@ -180,12 +181,14 @@ def test_a_followed_browser_is_recorded_then_recommended(walk, monkeypatch, caps
     """--cdp-url goes through capture's recorder; here a stand-in 'records' the walk's screenshots."""
     root, payload, _ = walk
     store = FrameStore(root / "data" / "frames")
-    shots = [Path(f.path).read_bytes() for f in store.frames(payload["session_id"], unique_only=True)]
+    # What the real recorder stores: each screenshot with its address, scroll position and text layer.
+    shots = [(Path(f.path).read_bytes(), f.url, f.scroll_y, store.text_layer(f))
+             for f in store.frames(payload["session_id"], unique_only=True)]
     store.close()
 
     def record_cdp(cdp_url, frames, session_id, seconds, **kwargs):
-        for data in shots:
-            frames.add(session_id, data, url=cdp_url, reason="cdp")
+        for data, url, scroll_y, layer in shots:
+            frames.add(session_id, data, url=url, scroll_y=scroll_y, reason="cdp", text_layer=layer)
         return CaptureStats(captured=len(shots), kept=len(shots))
 
     monkeypatch.setattr("tools.capture.cdp_recorder.record_cdp", record_cdp)

@@ -1,0 +1,204 @@
+"""The compact text of a page visit for the MLLM: the visible text runs our browser recorded with the visit's
+screenshots (their text layers), one line per visual row, top to bottom, with a few marks:
+
+- ``# `` starts a heading (``## `` a level-2 heading, ...), ``~~text~~`` was struck through, ``[text]`` is a
+  button or a link, ``{30px}`` gives the font size of text much larger than the page's body text;
+- runs far apart on a row (columns, cards side by side) are separated by `` | ``, runs close together by a space;
+- list bullets (``•``) are left out, and so is text already given for the visit (a later screenshot of the visit
+  shows part of what an earlier one showed; a sticky header shows in all of them).
+
+Only what the text layers hold is rendered: what the capture left out (form fields, hidden text, masked personal
+details) is not there to send. A page's markup (schema.org, OpenGraph) becomes one short line, labelled as what
+the page's HTML declares, when the capture read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tools.lines import ScreenLine, TextLayer
+from tools.perception.markup import markup_facts
+from tools.schemas import Frame
+
+SIZE_STANDS_OUT = 1.5  # times the body text's font size: marked with its size
+SAME_PLACE_PX = 3.0  # two runs this close (and of the same text) are one
+CLOSE_RUNS = 0.8  # a gap under this many font sizes joins two runs of a row with a space; wider gaps with " | "
+MAX_ROWS = 300  # per visit: an endless page is cut here, with a note
+_BULLETS = {"•", "◦", "▪", "▫", "‣", "●", "○", "■", "□"}
+_HEADINGS = {f"h{level}": level for level in range(1, 7)}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One visual row of a visit: its rendering and where it was first seen in a screenshot (viewport y)."""
+
+    text: str
+    viewport_y: float
+
+
+@dataclass(frozen=True)
+class _Run:
+    line: ScreenLine  # in page coordinates (the frame's scroll position added)
+    viewport_y: float
+
+
+def _visit_runs(frames: Sequence[Frame], layers: Sequence[TextLayer]) -> list[_Run]:
+    """The visit's runs in page coordinates, each once: a run already seen at the same place of the page, or at
+    the same place of the screen (fixed: a sticky header), is not repeated."""
+    runs: list[_Run] = []
+    for frame, layer in zip(frames, layers):
+        offset = float(frame.scroll_y)
+        for line in layer.lines:
+            if line.tag == "::marker" or line.text in _BULLETS:
+                continue
+            # a page that moved a little between two screenshots (an image loaded) is still the same page
+            near = max(SAME_PLACE_PX, line.height / 2)
+            seen = any(
+                run.line.text == line.text and abs(run.line.x0 - line.x0) <= SAME_PLACE_PX
+                and (abs(run.line.y0 - (line.y0 + offset)) <= near or abs(run.viewport_y - line.y0) <= near)
+                for run in runs)
+            if not seen:
+                runs.append(_Run(line.model_copy(update={"y0": line.y0 + offset, "y1": line.y1 + offset}),
+                                 line.y0))
+    return runs
+
+
+def _body_size(lines: Sequence[ScreenLine]) -> float:
+    """The font size most of the visit's characters have (median over characters)."""
+    sizes = sorted((line.font_size, len(line.text)) for line in lines)
+    half, seen = sum(n for _, n in sizes) / 2, 0
+    for size, count in sizes:
+        seen += count
+        if seen >= half:
+            return size
+    return 0.0
+
+
+def _rows(runs: list[_Run]) -> list[list[_Run]]:
+    """Runs grouped into visual rows, top to bottom: a run joins the row of the run above it when their vertical
+    centres are within half the taller one's height (a label beside a card title, a price beside its list price)."""
+    rows: list[list[_Run]] = []
+    anchor: ScreenLine | None = None  # the first run of the current row
+    for run in sorted(runs, key=lambda r: (r.line.y0, r.line.x0)):
+        line = run.line
+        if anchor is not None and abs(line.y_center - anchor.y_center) <= max(1.0, max(line.height,
+                                                                                         anchor.height) / 2):
+            rows[-1].append(run)
+        else:
+            rows.append([run])
+            anchor = line
+    return [sorted(row, key=lambda r: r.line.x0) for row in rows]
+
+
+def _style(line: ScreenLine, body: float) -> tuple[int, int, bool, bool]:
+    """(heading level, marked font size, struck through, clickable) of a run."""
+    level = _HEADINGS.get(line.tag, 1 if line.role == "heading" else 0)
+    size = round(line.font_size) if not level and body and line.font_size >= SIZE_STANDS_OUT * body else 0
+    clickable = line.role in ("button", "link") or line.tag in ("a", "button")
+    return level, size, line.line_through, clickable
+
+
+def _render(style: tuple[int, int, bool, bool], text: str) -> str:
+    level, size, struck, clickable = style
+    if struck:
+        text = f"~~{text}~~"
+    if clickable:
+        text = f"[{text}]"
+    if size:
+        text = f"{{{size}px}}{text}"
+    if level:
+        text = "#" * level + " " + text
+    return text
+
+
+def render_row(row: Sequence[ScreenLine], body: float) -> str:
+    """One visual row: runs of the same style close together are merged, then marked."""
+    pieces: list[tuple[str, tuple, str]] = []  # (joiner before it, style, text)
+    previous: ScreenLine | None = None
+    for line in row:
+        style = _style(line, body)
+        close = previous is not None and line.x0 - previous.x1 <= CLOSE_RUNS * min(line.font_size,
+                                                                                     previous.font_size)
+        if close and pieces[-1][1] == style:
+            pieces[-1] = (pieces[-1][0], style, f"{pieces[-1][2]} {line.text}")
+        else:
+            pieces.append(((" " if close else " | ") if pieces else "", style, line.text))
+        previous = line
+    return "".join(joiner + _render(style, text) for joiner, style, text in pieces)
+
+
+def visit_rows(frames: Sequence[Frame], layers: Sequence[TextLayer]) -> list[Row]:
+    """The rows of a visit (its frames and their text layers, in browsing order), top of the page first."""
+    runs = _visit_runs(frames, layers)
+    body = _body_size([run.line for run in runs])
+    return [Row(render_row([run.line for run in row], body), min(run.viewport_y for run in row))
+            for row in _rows(runs)]
+
+
+def _shows(rows: Sequence[Row], row: Row) -> bool:
+    return any(other.text == row.text and abs(other.viewport_y - row.viewport_y) <= SAME_PLACE_PX for other in rows)
+
+
+def _leading(rows: Sequence[Row], among: Sequence[Row]) -> list[Row]:
+    """The rows a visit starts with that are ``among`` the given ones."""
+    lead = []
+    for row in rows:
+        if not _shows(among, row):
+            break
+        lead.append(row)
+    return lead
+
+
+def shared_rows(visits: Sequence[Sequence[Row]]) -> list[Row]:
+    """The rows at the top of the page (a shop's header and menu, a breadcrumb) that at least half of the visits,
+    and two or more, start with: the same text at the same place of the screen. In the order of the first visit
+    that shows each. Rows further down stay where they are, whatever other pages show."""
+    shared: list[Row] = [row for visit in visits for row in visit]
+    for _ in range(len(shared) + 1):  # each round keeps fewer rows, or the same ones: then it is done
+        tops = [_leading(visit, shared) for visit in visits]
+        kept: list[Row] = []
+        for top in tops:
+            for row in top:
+                shown = sum(_shows(other, row) for other in tops)
+                if not _shows(kept, row) and shown >= 2 and 2 * shown >= len(visits):
+                    kept.append(row)
+        if kept == shared:
+            break
+        shared = kept
+    return shared
+
+
+def split_shared(rows: Sequence[Row], shared: Sequence[Row]) -> tuple[list[Row], list[int]]:
+    """A visit's rows after the shared rows it starts with, and the (0-based) numbers of those shared rows."""
+    top = _leading(rows, shared)
+    return list(rows[len(top):]), [i for i, row in enumerate(shared) if _shows(top, row)]
+
+
+def rows_text(rows: Sequence[Row]) -> str:
+    text = [row.text for row in rows[:MAX_ROWS]]
+    if len(rows) > MAX_ROWS:
+        text.append(f"({len(rows) - MAX_ROWS} more rows left out)")
+    return "\n".join(text)
+
+
+def markup_line(layers: Sequence[TextLayer]) -> str | None:
+    """The first markup of the visit that names a product, as one line; None when there is none (or the capture
+    did not read it)."""
+    raw = next((layer.markup for layer in layers if layer.markup), None)
+    facts = markup_facts(raw) if raw else None
+    if facts is None or facts.empty:
+        return None
+    parts = []
+    if facts.name:
+        parts.append(f"name {facts.name}")
+    if facts.brand:
+        parts.append(f"brand {facts.brand}")
+    if facts.price is not None:
+        parts.append(f"price {facts.price:g}{' ' + facts.currency if facts.currency else ''}")
+    if facts.category_path:
+        parts.append(f"category {' › '.join(facts.category_path)}")
+    if facts.rating is not None:
+        count = f" ({facts.rating_count} ratings)" if facts.rating_count is not None else ""
+        parts.append(f"rating {facts.rating:g}{count}")
+    return "page markup (declared in the page's HTML, not shown as such): " + "; ".join(parts)

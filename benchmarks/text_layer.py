@@ -1,0 +1,164 @@
+"""Text layer benchmark: what reading each screenshot's text layer (and its page's markup) adds to a capture.
+
+Against the demo shop, the same walk (open a product page, capture, scroll, capture, ...) is captured with the
+text layer off and on, in alternating rounds; each ``ShopperBrowser.capture`` is timed, and so are the text layer
+read and the markup read inside it. Redaction is timed on a captured frame with a greeting line added, as the
+demo shop greets no one.
+
+    python -m benchmarks.text_layer [--frames 120] [--out bench-results/text_layer.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.settings import load_settings
+from agent.wiring import browser_config, start_demo_shop
+from benchmarks.common import percentile, write_results
+from catalog.files import load_products
+from shop.pages import product_href
+from tools.capture import browser as browser_module
+from tools.capture.browser import ShopperBrowser
+from tools.capture.frames import FrameStore
+from tools.capture.privacy import redact_personal_details
+from tools.lines import ScreenLine
+
+SCROLLS_PER_PAGE = 3  # captures per product page after the first: 400 px scrolls
+ROUNDS = 2  # per mode, alternating off/on so that a slower stretch of the machine hits both
+
+
+def _timed(record: list[float], call: Callable) -> Callable:
+    def wrapper(*args: object, **kwargs: object) -> object:
+        started = time.perf_counter()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            record.append((time.perf_counter() - started) * 1000)
+    return wrapper
+
+
+def _walk(shop_url: str, frames: FrameStore, count: int, text_layer: bool) -> dict:
+    """Capture ``count`` frames of the walk; the milliseconds of each capture, text layer and markup read."""
+    config = dataclasses.replace(browser_config(load_settings()), text_layer=text_layer)
+    session_id = frames.new_session(f"bench:text-layer={text_layer}")
+    pages = [product_href(p.id) for p in load_products()]
+    captures: list[float] = []
+    reads: list[float] = []
+    html: list[float] = []
+    extraction: list[float] = []
+    extract_markup = browser_module.extract_markup
+    with ShopperBrowser(config, frames, session_id) as browser:
+        # Timed where capture calls them, so the figures are the ones a capture pays.
+        browser._read_text_layer = _timed(reads, browser._read_text_layer)
+        browser.page.content = _timed(html, browser.page.content)  # the HTML read behind each markup read
+        browser_module.extract_markup = _timed(extraction, extract_markup)
+        turn = 0
+        while len(captures) < count:
+            browser.goto(shop_url + pages[turn % len(pages)])
+            browser.wait_for_images()
+            for step in range(1 + SCROLLS_PER_PAGE):
+                if step:
+                    browser.page.evaluate("window.scrollBy(0, 400)")
+                started = time.perf_counter()
+                browser.capture("scroll" if step else "navigation")
+                captures.append((time.perf_counter() - started) * 1000)
+                if len(captures) == count:
+                    break
+            turn += 1
+        stats = browser.stats
+    browser_module.extract_markup = extract_markup
+    frames.end_session(session_id)
+    markup = [a + b for a, b in zip(html, extraction)]  # one HTML read and one extraction per document
+    return {"captures": captures, "reads": reads, "markup": markup, "pages": turn, "kept": stats.kept,
+            "duplicates": stats.duplicates, "text_layer_failed": stats.text_layer_failed}
+
+
+def _redaction_ms(frames: FrameStore, repeats: int = 20) -> list[float]:
+    """Blurring a greeting into a captured frame and re-encoding it, as capture does when a page greets."""
+    frame = next(f for s in frames.sessions() if s.source.endswith("True")
+                 for f in frames.frames(s.session_id, unique_only=True))
+    png = Path(frame.path).read_bytes()
+    layer = frames.text_layer(frame)
+    greeting = ScreenLine(text="Hello, Jane Doe", x0=900, y0=12, x1=1040, y1=30, source="text-layer", font_size=16)
+    lines = [greeting, *(layer.lines if layer else [])]
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        redact_personal_details(png, lines)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _summary(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 2), "p95": round(percentile(values, 0.95), 2),
+            "n": len(values)} if values else {"median": None, "p95": None, "n": 0}
+
+
+def measure(frame_count: int = 120) -> dict:
+    per_round = max(1, frame_count // ROUNDS)
+    runs: dict[bool, list[dict]] = {False: [], True: []}
+    with tempfile.TemporaryDirectory() as tmp, start_demo_shop() as shop:
+        frames = FrameStore(Path(tmp) / "frames")
+        _walk(shop.url, frames, 4, True)  # warm-up: Chromium's caches, extruct's import
+        for _ in range(ROUNDS):
+            for text_layer in (False, True):
+                runs[text_layer].append(_walk(shop.url, frames, per_round, text_layer))
+        redaction = _redaction_ms(frames)
+        sidecars = list(frames.blobs.rglob("*.text.json"))
+        sidecar_kib = statistics.median(p.stat().st_size for p in sidecars) / 1024 if sidecars else 0.0
+        frames.close()
+    merged = {mode: {key: [v for run in mode_runs for v in run[key]] for key in ("captures", "reads", "markup")}
+              for mode, mode_runs in runs.items()}
+    off, on = _summary(merged[False]["captures"]), _summary(merged[True]["captures"])
+    reads, markup = _summary(merged[True]["reads"]), _summary(merged[True]["markup"])
+    rows = [
+        {"stage": "capture", "measure": "capture, text layer off", "median": off["median"], "p95": off["p95"],
+         "unit": "ms/capture"},
+        {"stage": "capture", "measure": "capture, text layer on", "median": on["median"], "p95": on["p95"],
+         "unit": "ms/capture"},
+        {"stage": "capture", "measure": "text layer read (in capture)", "median": reads["median"],
+         "p95": reads["p95"], "unit": "ms/capture"},
+        {"stage": "capture", "measure": "markup read: HTML + extruct (per document)", "median": markup["median"],
+         "p95": markup["p95"], "unit": "ms/document"},
+        {"stage": "capture", "measure": "redaction: blur + re-encode", "median": _summary(redaction)["median"],
+         "p95": _summary(redaction)["p95"], "unit": "ms/frame redacted"},
+        {"stage": "capture", "measure": "frames/s back to back, text layer off",
+         "median": round(1000 / off["median"], 2), "p95": None, "unit": "frames/s"},
+        {"stage": "capture", "measure": "frames/s back to back, text layer on",
+         "median": round(1000 / on["median"], 2), "p95": None, "unit": "frames/s"},
+    ]
+    return {
+        "settings": {"viewport": "1280x800", "frames_per_mode": per_round * ROUNDS, "rounds": ROUNDS,
+                     "scrolls_per_page": SCROLLS_PER_PAGE},
+        "capture_ms": {"off": off, "on": on}, "text_layer_read_ms": reads, "markup_read_ms": markup,
+        "redaction_ms": _summary(redaction),
+        "sidecar_kib_median": round(sidecar_kib, 2),
+        "kept": {str(mode): sum(run["kept"] for run in mode_runs) for mode, mode_runs in runs.items()},
+        "text_layer_failed": sum(run["text_layer_failed"] for run in runs[True]),
+        "rows": rows,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=120, help="captures per mode (text layer off, on)")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    result = measure(args.frames)
+    print(f"{'measure':<44}{'median':>9}{'p95':>9}  unit")
+    for row in result["rows"]:
+        p95 = "-" if row["p95"] is None else f"{row['p95']:.1f}"
+        median = "-" if row["median"] is None else f"{row['median']:.1f}"
+        print(f"{row['measure']:<44}{median:>9}{p95:>9}  {row['unit']}")
+    print(f"text layer file: {result['sidecar_kib_median']} KiB median; reads failed: {result['text_layer_failed']}")
+    print(f"wrote {write_results('text_layer', result, args.out)}")
+
+
+if __name__ == "__main__":
+    main()

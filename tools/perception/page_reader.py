@@ -1,0 +1,315 @@
+"""Reading a product page on any shop from its lines: the main product's title, price, brand and category.
+
+The rules are about how product pages are built everywhere, never about one shop's HTML or CSS:
+* the **title** is the most prominent heading-like text (an ``h1``, else the largest multi-word text);
+* the **price** is the prominent price-like text near the title and the buy button; a struck-through amount or
+  one after "was"/"RRP"/"M.R.P." is the list price; unit prices, instalments, delivery charges and savings are
+  not the price, nor are the prices of rows after a "customers also bought" heading;
+* the **brand** comes from a "Brand: X" label, a "Visit the X Store" or "by X" byline, a short link near the
+  title that the title contains, ``itemprop=brand``, then the catalog's brand names at the title's start;
+* the **category** from a breadcrumb trail (a row of links with separators), never from a brand.
+Page markup (``MarkupFacts``) is evidence beside what was seen; ``markup_policy`` says how the two are weighed,
+and every field records which source gave it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tools.lines import ScreenLine
+from tools.perception.layout import Segment, body_font_size, join_wrapped, same_row, segments, source_of
+from tools.perception.markup import MarkupFacts
+from tools.perception.page_fields import CHROME, read_brand, read_breadcrumb, read_rating
+from tools.perception.prices import PriceMention, bare_amount, currency_only, find_price_mentions
+
+MarkupPolicy = Literal["ignore", "fallback", "confirmed"]
+
+_BUY = re.compile(r"\b(?:add to (?:cart|bag|basket|trolley)|buy now|buy it now|in den warenkorb|jetzt kaufen|"
+                  r"ajouter au panier|acheter|aggiungi al carrello|compra ora|añadir a la cesta|añadir al carrito|"
+                  r"comprar|adicionar ao carrinho|adaugă în coș|dodaj do koszyka|do košíku|kosárba|"
+                  r"в корзину|купить|sepete ekle|in winkelwagen|lägg i varukorgen|læg i kurv|legg i handlekurv)\b",
+                  re.IGNORECASE)
+_RELATED = re.compile(r"(?:customers (?:who|also)|also (?:bought|viewed|like)|you (?:may|might) (?:also )?like|"
+                      r"similar (?:items|products)|related (?:items|products)|frequently bought|recommended for you|"
+                      r"sponsored|kunden kauften|das könnte|ähnliche|vous aimerez|produits similaires|"
+                      r"te puede interesar|productos similares|potrebbe piacerti|prodotti simili|"
+                      r"recently viewed|zuletzt angesehen|inspiration)", re.IGNORECASE)
+_TITLE_PREFIX = re.compile(r"^\s*(?:details about|über|détails sur|dettagli su|detalles de)\s+", re.IGNORECASE)
+
+
+SCROLL_STEP = 680.0  # px a shopper scrolls between two views (85% of an 800 px viewport), when not told
+TITLE_CANDIDATES = 6
+
+
+class _Page:
+    """The views of one page in page coordinates, with the page-wide facts the scores use."""
+
+    def __init__(self, views: list[list[Segment]], offsets: list[float]) -> None:
+        self.views = views
+        self.offsets = offsets + [offsets[-1] if offsets else 0.0] * (len(views) - len(offsets))
+        self.body = body_font_size([s for view in views for s in view])
+        self.buttons = [self.y(v, s) for v, view in enumerate(views) for s in view if _BUY.search(s.text)]
+        self.related = [self.y(v, s) for v, view in enumerate(views) for s in view
+                        if len(s.text) < 80 and _RELATED.search(s.text)]
+
+    def y(self, view: int, segment: Segment) -> float:
+        return self.offsets[view] + segment.y0
+
+
+@dataclass
+class PriceCandidate:
+    mention: PriceMention
+    segment: Segment
+    view: int
+    score: float = 0.0
+
+
+@dataclass
+class PageFacts:
+    """The main product of a page (or None where the page did not show it), each field with its source."""
+
+    kind: str = "other"  # product | listing | other
+    title: str | None = None
+    brand: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    list_price: float | None = None
+    category_path: list[str] = field(default_factory=list)
+    rating: float | None = None
+    rating_count: int | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    card_prices: list[float] = field(default_factory=list)  # prices of a listing (no main product)
+
+
+class PageReader:
+    """Reads pages into ``PageFacts``. ``brands`` (the catalog's) only help to find a brand at a title's start;
+    a brand the catalog does not know is still read from labels and bylines."""
+
+    def __init__(self, brands: Sequence[str] = (), categories: Sequence[str] = (),
+                 markup_policy: MarkupPolicy = "confirmed") -> None:
+        self._brands = {b.casefold(): b for b in brands if b}
+        self._categories = list(categories)
+        self.markup_policy = markup_policy
+
+    # -- one page, one or more views ---------------------------------------------------------------------
+    def read_page(self, views: Sequence[Sequence[ScreenLine]], markup: MarkupFacts | None = None,
+                  offsets: Sequence[float] | None = None) -> PageFacts:
+        """``views``: the lines of each screenshot of one page, in browsing order; ``offsets``: each view's
+        scroll position in page pixels (default: each view 85% of a viewport below the one before)."""
+        segs = [segments(view) for view in views]
+        if offsets is None:
+            offsets = [k * SCROLL_STEP for k in range(len(segs))]
+        page = _Page(segs, list(offsets))
+        facts = PageFacts()
+        titles = self._titles(page)
+        candidates = self._price_candidates(page)
+        title, main = self._title_and_price(page, titles, candidates)
+        if title is not None:
+            text = join_wrapped(page.views[title[0]], title[1])
+            facts.title, facts.sources["title"] = _TITLE_PREFIX.sub("", text.strip()), source_of(title[1])
+        if main is not None:
+            facts.price, facts.currency = main.mention.amount, main.mention.currency
+            facts.sources["price"] = source_of(main.segment)
+            facts.list_price = self._list_price(candidates, main)
+        facts.brand, brand_source = read_brand(self._brands, segs, title, facts.title)
+        if facts.brand:
+            facts.sources["brand"] = brand_source
+        facts.category_path = read_breadcrumb(segs, facts.title, facts.brand)
+        if facts.category_path:
+            facts.sources["category_path"] = source_of(segs[0][0]) if segs and segs[0] else "text-layer"
+        read_rating(segs, facts)
+        if markup is not None and self.markup_policy != "ignore":
+            self._weigh_markup(facts, markup, candidates, segs)
+        # A product page shows its title with a price, or as a heading with a brand or a category trail; a grid
+        # of prices without one standing out (by size, or below the title beside a buy button) is a listing.
+        headed = title is not None and "heading" in title[1].roles and bool(facts.brand or facts.category_path)
+        if _is_listing(page, candidates, main, title):
+            facts.kind = "listing"
+            facts.card_prices = [c.mention.amount for c in candidates if c.score > -1]
+            if not facts.category_path and facts.title:
+                facts.category_path = [facts.title]
+                facts.sources["category_path"] = facts.sources.get("title", "")
+            facts.title = facts.price = facts.currency = facts.list_price = facts.brand = None
+            facts.rating = facts.rating_count = None
+            for name in ("title", "price", "brand", "rating", "rating_count"):
+                facts.sources.pop(name, None)
+        elif facts.title and (facts.price is not None or headed):
+            facts.kind = "product"
+        return facts
+
+    # -- title ---------------------------------------------------------------------------------------------
+    def _titles(self, page: _Page) -> list[tuple[float, int, Segment]]:
+        """Title candidates (score, view, segment), best first."""
+        found = []
+        for v, view in enumerate(page.views):
+            continued = _continuations(view)
+            for s in view:
+                if id(s) in continued:
+                    continue  # the second line of a wrapped title is part of the first
+                words = re.findall(r"[^\W\d_]{2,}", s.text)
+                if not words or len(s.text) > 220 or find_price_mentions(s.text) or _BUY.search(s.text) \
+                        or CHROME.search(s.text) or _RELATED.search(s.text):
+                    continue
+                score = s.font_size / page.body
+                if "h1" in s.tags:
+                    score += 3.0
+                elif "heading" in s.roles:
+                    score += 0.6
+                if "name" in s.itemprops:
+                    score += 2.0
+                if s.font_weight >= 600:
+                    score += 0.2
+                if len(words) < 2 and "h1" not in s.tags:
+                    score -= 0.8
+                if "link" in s.roles and "h1" not in s.tags:
+                    score -= 0.5
+                score -= 0.03 * v  # the top of the page first, gently: unstyled pages are long
+                if score >= 1.25:
+                    found.append((score, v, s))
+        found.sort(key=lambda item: (-item[0], item[1], item[2].y0))
+        return found[:TITLE_CANDIDATES]
+
+    def _title_and_price(self, page: _Page, titles: list[tuple[float, int, Segment]],
+                         candidates: list[PriceCandidate]) -> tuple[tuple[int, Segment] | None, PriceCandidate | None]:
+        """The title and main price that go best together: a prominent title with a prominent price just
+        below it, near the buy button, wins over a bigger heading that stands alone."""
+        best: tuple[float, tuple[int, Segment] | None, PriceCandidate | None] = (float("-inf"), None, None)
+        for title_score, v, segment in titles or [(0.0, -1, None)]:
+            title = (v, segment) if segment is not None else None
+            priced = [(c.score + self._proximity(page, c, title), c) for c in candidates if c.score > 0]
+            price_score, price = max(priced, key=lambda item: (item[0], -item[1].view, -item[1].segment.y0),
+                                     default=(0.0, None))
+            total = title_score + max(0.0, price_score)
+            if total > best[0]:
+                best = (total, title, price if price_score > 0 else None)
+        return best[1], best[2]
+
+    # -- price ---------------------------------------------------------------------------------------------
+    def _price_candidates(self, page: _Page) -> list[PriceCandidate]:
+        candidates: list[PriceCandidate] = []
+        for v, view in enumerate(page.views):
+            for s in view:
+                for mention in self._mentions(s, view):
+                    c = PriceCandidate(mention, s, v)
+                    c.score = self._price_score(c, page)
+                    candidates.append(c)
+        return candidates
+
+    def _mentions(self, s: Segment, view: list[Segment]) -> list[PriceMention]:
+        mentions = find_price_mentions(s.text)
+        if mentions:
+            return mentions
+        # A split price: the amount alone beside its currency ('€' '119,01'), or an itemprop=price amount.
+        amount = bare_amount(s.text)
+        if amount is None:
+            return []
+        currency = next((c for other in same_row(view, s) if abs(other.x1 - s.x0) < 2 * s.font_size
+                         or abs(s.x1 - other.x0) < 2 * s.font_size if (c := currency_only(other.text))), None)
+        if currency is None and not any("price" in p.casefold() for p in s.itemprops):
+            return []
+        return [PriceMention(amount=amount, currency=currency or "", start=0, end=len(s.text))]
+
+    @staticmethod
+    def _price_score(c: PriceCandidate, page: _Page) -> float:
+        """How much a price looks like a product's main price, whatever the title (``_proximity`` adds that)."""
+        m, s = c.mention, c.segment
+        if m.list_price or s.line_through:
+            return -1.0  # the list price, read separately
+        score = 1.0 + min(3.0, 2.0 * max(0.0, s.font_size / page.body - 1.0))
+        if s.font_weight >= 600:
+            score += 0.4
+        if any("price" in p.casefold() for p in s.itemprops):
+            score += 2.0
+        if m.unit_price or m.instalment or m.shipping or m.saving:
+            score -= 3.0
+        if len(s.text) > 60:  # a price inside a sentence ("free delivery over £50") is rarely the price
+            score -= 1.0
+        y = page.y(c.view, s)
+        if any(abs(b - y) < 450 for b in page.buttons):
+            score += 1.0
+        return score
+
+    @staticmethod
+    def _proximity(page: _Page, c: PriceCandidate, title: tuple[int, Segment] | None) -> float:
+        """The main price sits just below (or beside) its title, before any "customers also bought" row."""
+        if title is None:
+            return 0.0
+        title_y = page.y(title[0], title[1]) + title[1].height
+        dy = page.y(c.view, c.segment) - title_y
+        if any(title_y < r < title_y + dy for r in page.related):
+            return -3.0
+        if -60 <= dy <= 700:
+            return 2.5 * (1 - max(0.0, dy) / 700)
+        return -0.8 if dy < -60 else -min(2.0, dy / 2000)
+
+    @staticmethod
+    def _list_price(candidates: list[PriceCandidate], main: PriceCandidate) -> float | None:
+        near = [c.mention.amount for c in candidates
+                if c.view == main.view and (c.mention.list_price or c.segment.line_through)
+                and abs(c.segment.y_center - main.segment.y_center) < 120 and c.mention.amount > main.mention.amount]
+        return max(near) if near else None
+
+    # -- markup --------------------------------------------------------------------------------------------
+    def _weigh_markup(self, facts: PageFacts, markup: MarkupFacts, candidates: list[PriceCandidate],
+                      views: list[list[Segment]]) -> None:
+        """``fallback``: markup fills what the screens did not show. ``confirmed`` (default): also, where both
+        have a value and they differ, markup's value wins if the shopper saw it too (its price among the
+        prices on screen, its brand in the text), since the shop declared it for this product; otherwise what
+        was seen stays, and the summary keeps both (``markup_*`` sources)."""
+        seen_text = " ".join(s.text for view in views for s in view).casefold()
+        if markup.price is not None:
+            seen = any(abs(c.mention.amount - markup.price) < 0.005 for c in candidates)
+            if facts.price is None or (self.markup_policy == "confirmed" and seen
+                                       and abs(facts.price - markup.price) >= 0.005):
+                facts.price, facts.currency = markup.price, markup.currency or facts.currency
+                facts.sources["price"] = "markup" if not seen else "markup+seen"
+        if markup.brand:
+            seen = markup.brand.casefold() in seen_text
+            if facts.brand is None or (self.markup_policy == "confirmed" and seen
+                                       and facts.brand.casefold() != markup.brand.casefold()):
+                facts.brand = markup.brand
+                facts.sources["brand"] = "markup" if not seen else "markup+seen"
+        if markup.name and facts.title is None:
+            facts.title, facts.sources["title"] = markup.name, "markup"
+        if markup.category_path and not facts.category_path:
+            facts.category_path, facts.sources["category_path"] = list(markup.category_path), "markup"
+        if facts.rating is None and markup.rating is not None:
+            facts.rating, facts.sources["rating"] = markup.rating, "markup"
+
+
+def _continuations(view: list[Segment]) -> set[int]:
+    """Segments that continue a heading from the line above (same size and tags, left-aligned, just below)."""
+    found: set[int] = set()
+    for i, s in enumerate(view):
+        if "heading" not in s.roles:
+            continue
+        for p in reversed(view[max(0, i - 3):i]):
+            if p.tags == s.tags and abs(p.font_size - s.font_size) < 0.5 and 0 <= s.y0 - p.y1 < 0.8 * s.font_size \
+                    and abs(p.x0 - s.x0) < 2 * s.font_size and p.text != s.text:
+                found.add(id(s))
+                break
+    return found
+
+
+def _is_listing(page: _Page, candidates: list[PriceCandidate], main: PriceCandidate | None,
+                title: tuple[int, Segment] | None) -> bool:
+    """Three or more prices side by side on one row (a grid of cards), and no main price that stands out."""
+    rows: dict[tuple[int, int], set[int]] = {}
+    for c in candidates:
+        if c.score > -1:
+            rows.setdefault((c.view, round(c.segment.y_center / 6)), set()).add(round(c.segment.x0 / 40))
+    if not any(len(xs) >= 3 for xs in rows.values()):
+        return False
+    if main is None:
+        return True
+    others = sorted(c.segment.font_size for c in candidates if c is not main and c.score > -1)
+    if others and main.segment.font_size >= 1.25 * others[len(others) // 2]:
+        return False
+    y = page.y(main.view, main.segment)
+    near_buy = any(abs(b - y) < 450 for b in page.buttons)
+    below_title = title is not None and 0 <= y - page.y(title[0], title[1]) <= 700
+    return not (near_buy and below_title)
+
