@@ -123,7 +123,7 @@ def measure_session(runtime: Runtime, persona: Persona, shop_url: str) -> dict[s
         modes[name] = tokens.as_dict()
     naive, text_layer = modes["naive"], modes["text_layer"]
     prompt = messages["text_layer"][0]["content"][0]["text"] if messages["text_layer"] else ""
-    schema = prompt[prompt.rindex("\n") + 1:] if prompt else ""  # the templates end with the schema
+    schema = prompt.rstrip("\n").rsplit("\n", 1)[-1]  # the templates end with the schema
     text_layer["prompt"] = text_tokens(prompt)  # the template and the schema it quotes: the same for any session
     text_layer["prompt_schema"] = text_tokens(schema)
     text_layer["page_text"] = text_layer["text"] - text_layer["prompt"]

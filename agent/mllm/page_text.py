@@ -14,6 +14,7 @@ the page's HTML declares, when the capture read it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ def _visit_runs(frames: Sequence[Frame], layers: Sequence[TextLayer]) -> list[_R
     """The visit's runs in page coordinates, each once: a run already seen at the same place of the page, or at
     the same place of the screen (fixed: a sticky header), is not repeated."""
     runs: list[_Run] = []
+    by_text: dict[str, list[_Run]] = defaultdict(list)
     for frame, layer in zip(frames, layers):
         offset = float(frame.scroll_y)
         for line in layer.lines:
@@ -55,12 +57,13 @@ def _visit_runs(frames: Sequence[Frame], layers: Sequence[TextLayer]) -> list[_R
             # a page that moved a little between two screenshots (an image loaded) is still the same page
             near = max(SAME_PLACE_PX, line.height / 2)
             seen = any(
-                run.line.text == line.text and abs(run.line.x0 - line.x0) <= SAME_PLACE_PX
+                abs(run.line.x0 - line.x0) <= SAME_PLACE_PX
                 and (abs(run.line.y0 - (line.y0 + offset)) <= near or abs(run.viewport_y - line.y0) <= near)
-                for run in runs)
+                for run in by_text[line.text])
             if not seen:
-                runs.append(_Run(line.model_copy(update={"y0": line.y0 + offset, "y1": line.y1 + offset}),
-                                 line.y0))
+                run = _Run(line.model_copy(update={"y0": line.y0 + offset, "y1": line.y1 + offset}), line.y0)
+                runs.append(run)
+                by_text[line.text].append(run)
     return runs
 
 
@@ -136,15 +139,23 @@ def visit_rows(frames: Sequence[Frame], layers: Sequence[TextLayer]) -> list[Row
             for row in _rows(runs)]
 
 
-def _shows(rows: Sequence[Row], row: Row) -> bool:
-    return any(other.text == row.text and abs(other.viewport_y - row.viewport_y) <= SAME_PLACE_PX for other in rows)
+class _Places:
+    """Where rows of each text are (viewport y), to ask whether a row is among them."""
+
+    def __init__(self, rows: Sequence[Row]) -> None:
+        self.ys: dict[str, list[float]] = defaultdict(list)
+        for row in rows:
+            self.ys[row.text].append(row.viewport_y)
+
+    def __contains__(self, row: Row) -> bool:
+        return any(abs(y - row.viewport_y) <= SAME_PLACE_PX for y in self.ys.get(row.text, ()))
 
 
-def _leading(rows: Sequence[Row], among: Sequence[Row]) -> list[Row]:
+def _leading(rows: Sequence[Row], among: _Places) -> list[Row]:
     """The rows a visit starts with that are ``among`` the given ones."""
     lead = []
     for row in rows:
-        if not _shows(among, row):
+        if row not in among:
             break
         lead.append(row)
     return lead
@@ -156,13 +167,17 @@ def shared_rows(visits: Sequence[Sequence[Row]]) -> list[Row]:
     that shows each. Rows further down stay where they are, whatever other pages show."""
     shared: list[Row] = [row for visit in visits for row in visit]
     for _ in range(len(shared) + 1):  # each round keeps fewer rows, or the same ones: then it is done
-        tops = [_leading(visit, shared) for visit in visits]
+        places = _Places(shared)
+        tops = [_leading(visit, places) for visit in visits]
+        top_places = [_Places(top) for top in tops]
         kept: list[Row] = []
+        kept_places = _Places([])
         for top in tops:
             for row in top:
-                shown = sum(_shows(other, row) for other in tops)
-                if not _shows(kept, row) and shown >= 2 and 2 * shown >= len(visits):
+                shown = sum(row in other for other in top_places)
+                if row not in kept_places and shown >= 2 and 2 * shown >= len(visits):
                     kept.append(row)
+                    kept_places.ys[row.text].append(row.viewport_y)
         if kept == shared:
             break
         shared = kept
@@ -171,8 +186,9 @@ def shared_rows(visits: Sequence[Sequence[Row]]) -> list[Row]:
 
 def split_shared(rows: Sequence[Row], shared: Sequence[Row]) -> tuple[list[Row], list[int]]:
     """A visit's rows after the shared rows it starts with, and the (0-based) numbers of those shared rows."""
-    top = _leading(rows, shared)
-    return list(rows[len(top):]), [i for i, row in enumerate(shared) if _shows(top, row)]
+    top = _leading(rows, _Places(shared))
+    showed = _Places(top)
+    return list(rows[len(top):]), [i for i, row in enumerate(shared) if row in showed]
 
 
 def rows_text(rows: Sequence[Row]) -> str:
@@ -185,9 +201,8 @@ def rows_text(rows: Sequence[Row]) -> str:
 def markup_line(layers: Sequence[TextLayer]) -> str | None:
     """The first markup of the visit that names a product, as one line; None when there is none (or the capture
     did not read it)."""
-    raw = next((layer.markup for layer in layers if layer.markup), None)
-    facts = markup_facts(raw) if raw else None
-    if facts is None or facts.empty:
+    facts = next((f for f in (markup_facts(layer.markup) for layer in layers if layer.markup) if not f.empty), None)
+    if facts is None:
         return None
     parts = []
     if facts.name:

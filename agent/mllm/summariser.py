@@ -5,10 +5,11 @@ JSON matching the BehaviorSummary schema.
 - Text layers: given ``text_layers`` (the frame store's lookup), the screenshots our browser captured with their
   page's visible text are sent as page visits (consecutive frames of one address): the visit's text once, compact
   (``agent/mllm/page_text.py``), with the visit's last screenshot downscaled to ``text_layer_max_pixels`` at low
-  detail, in the ``summarise_text_layer`` prompt. Rows every page shows at the same place (the shop's header)
-  are given once. Frames without a text layer (imported pictures) are sent as before: full screenshots within
-  ``max_pixels``. ``agent/mllm/tokens.py`` estimates what a request costs (``benchmarks/mllm_tokens.py``).
-
+  detail, in the ``summarise_text_layer`` prompt (which quotes the schema without its titles). The rows most
+  pages start with (the shop's header and menu) are given once. Frames without a text layer (imported pictures,
+  empty layers) are sent as before: full screenshots within ``max_pixels``; a request without any page text is
+  exactly the screenshots-only request. ``agent/mllm/tokens.py`` estimates what a request costs
+  (``benchmarks/mllm_tokens.py``).
 - Structured output: before the first summary the endpoint is probed once (a tiny text-only request per mode)
   for the first mode it honours: a ``json_schema`` response format, else a forced function call with the schema
   as its parameters, else ``json_object`` mode. The result is kept on the instance and in the cache.

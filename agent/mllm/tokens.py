@@ -107,9 +107,11 @@ def _part_tokens(part: Any, tokens: PromptTokens) -> None:
             tokens.image += image_tokens(*(size or (0, 0)), detail=detail)
 
 
-def request_tokens(body: dict[str, Any]) -> PromptTokens:
+def request_tokens(body: Any) -> PromptTokens:
     """The estimated prompt tokens of a chat completion request body (any shape: unknown parts count nothing)."""
     tokens = PromptTokens()
+    if not isinstance(body, dict):
+        return tokens
     messages = body.get("messages")
     for message in messages if isinstance(messages, list) else []:
         if not isinstance(message, dict):

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def reading_summary(reading: Any) -> dict[str, Any]:
 
 
 def score_demo_product(board: Scoreboard, shot: Shot, reading: Any) -> dict[str, bool]:
-    suite, e, r = "demo-product", shot.expected, reading_summary(reading)
+    suite, e, r = shot.suite, shot.expected, reading_summary(reading)
     item = shot.item
     marks: dict[str, bool] = {}
 
@@ -127,7 +128,7 @@ def score_demo_product(board: Scoreboard, shot: Shot, reading: Any) -> dict[str,
 
 
 def score_demo_listing(board: Scoreboard, shot: Shot, reading: Any) -> dict[str, Any]:
-    suite, r = "demo-listing", reading_summary(reading)
+    suite, r = shot.suite, reading_summary(reading)
     board.tally(suite, "kind").add(r.get("kind") == "listing", shot.item, r.get("kind"), "listing")
     expected = [card["price"] for card in shot.expected["cards"]]
     read = r.get("card_prices") or []
@@ -225,6 +226,7 @@ def zyte_pages(limit: int | None) -> list[tuple[str, dict[str, Any]]]:
 def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, javascript: bool,
         keep_screenshots: bool) -> dict[str, Any]:
     from catalog.files import load_products
+    from tools.lines import TextLayer
     from tools.perception.ocr import RapidOcrReader
     from tools.perception.screen_reader import BACKEND_NAME, OfflineScreenReader
 
@@ -269,10 +271,14 @@ def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, jav
         # What OCR returned (text, x0, y0, x1, y1, score), to see why the reader read what it did.
         base["ocr"] = [[line.text, round(line.x0, 1), round(line.y0, 1), round(line.x1, 1), round(line.y1, 1),
                         round(line.score, 2)] for line in ocr_lines.get(i, [])]
-        if shot.suite == "demo-product":
-            items.append({**base, "expected": shot.expected, "ok": score_demo_product(board, shot, reading)})
-        elif shot.suite == "demo-listing":
-            items.append({**base, "expected": shot.expected, "ok": score_demo_listing(board, shot, reading)})
+        if shot.suite in ("demo-product", "demo-listing"):
+            score = score_demo_product if shot.suite == "demo-product" else score_demo_listing
+            items.append({**base, "expected": shot.expected, "ok": score(board, shot, reading)})
+            # The same page read from its text layer, as our own browser records it with each frame.
+            layered = reader.read_text_layer(f"{shot.suite}:{i}:text", TextLayer(lines=shot.text_layer))
+            as_layer = replace(shot, suite=f"{shot.suite} text-layer")
+            items.append({**base, "suite": as_layer.suite, "read": reading_summary(layered), "ocr": [],
+                          "expected": shot.expected, "ok": score(board, as_layer, layered)})
         else:
             zyte_index.setdefault(shot.item, []).append(i)
             items.append({**base, "frame": "top" if len(zyte_index[shot.item]) == 1 else "scrolled"})
@@ -283,7 +289,8 @@ def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, jav
         items.append({"suite": "zyte-page", "item": page_id, "url": truth.get("url"),
                       "expected": {k: truth.get(k) for k in ("price", "currency", "brand", "name")}, "ok": marks})
 
-    suites = ["demo-product", "demo-listing"] + (["zyte"] if pages else [])
+    suites = ["demo-product", "demo-listing", "demo-product text-layer", "demo-listing text-layer"] + (
+        ["zyte"] if pages else [])
     rows = board.rows(suites=suites)
     result = {
         "eval": "reader_accuracy",

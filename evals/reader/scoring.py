@@ -25,11 +25,18 @@ FUZZY_TITLE = 0.9
 PRICE_TOLERANCE = 0.01  # relative, for the real pages' prices
 MAX_MISSES = 20
 NAV_TIMEOUT_MS = 20_000
-TARGETS = {("demo-product", "price"): 0.95, ("demo-product", "brand"): 0.95}
+TARGETS = {("demo-product", "price"): 0.95, ("demo-product", "brand"): 0.95,
+           **{("demo-product text-layer", name): 0.95 for name in ("kind", "title exact", "price", "list_price",
+                                                                    "brand", "leaf category", "rating")}}
 # The table's order (rows first scored elsewhere follow).
 ROWS = [("demo-product", name) for name in ("kind", "title exact", f"title ratio>={FUZZY_TITLE}", "price",
                                             "list_price", "brand", "leaf category", "rating")] + [
     ("demo-listing", name) for name in ("kind", "visible card prices read", "read card prices that are right")] + [
+    (f"{suite} text-layer", name) for suite, names in (
+        ("demo-product", ("kind", "title exact", f"title ratio>={FUZZY_TITLE}", "price", "list_price", "brand",
+                          "leaf category", "rating")),
+        ("demo-listing", ("kind", "visible card prices read", "read card prices that are right")))
+    for name in names] + [
     ("zyte", f"{name} ({frames})") for name in ("kind=product", "price", "brand")
     for frames in ("top", "best of 2")] + [
     ("zyte", f"{name} {which}") for name in ("price", "brand")

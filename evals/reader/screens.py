@@ -25,6 +25,7 @@ class Shot:
     expected: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     visible_text: list[str] = field(default_factory=list)  # the page's text inside the viewport (real pages)
+    text_layer: list[Any] = field(default_factory=list)  # ScreenLines of the viewport, as our browser records them
 
 
 def progress(message: str) -> None:
@@ -78,6 +79,7 @@ def capture_demo(products: Sequence[Any], sample: Sequence[Any], listings: Seque
 
     from catalog.files import DEMO_IMAGES
     from shop.server import DemoShop
+    from tools.capture.text_layer import read_text_layer
 
     by_id = {p.id: p for p in products}
     shots: list[Shot] = []
@@ -90,6 +92,7 @@ def capture_demo(products: Sequence[Any], sample: Sequence[Any], listings: Seque
             context.route("**/*", lambda route, request: route.continue_() if request.url.startswith(origin)
                           else route.abort("blockedbyclient"))
             page = context.new_page()
+            cdp = context.new_cdp_session(page)
             for i, p in enumerate(sample):
                 shot = Shot("demo-product", p.id, shop.product_url(p.id), shots_dir / f"demo-product-{i:03d}.png",
                             expected={"title": p.title, "brand": p.brand, "price": p.price,
@@ -97,6 +100,7 @@ def capture_demo(products: Sequence[Any], sample: Sequence[Any], listings: Seque
                 page.goto(shot.url, wait_until="load")
                 _settle(page)
                 _screenshot(page, shot.path)
+                shot.text_layer = read_text_layer(page, cdp)
                 shots.append(shot)
             for i, name in enumerate(listings):
                 shot = Shot("demo-listing", name, shop.category_url(name), shots_dir / f"demo-listing-{i:03d}.png")
@@ -110,6 +114,7 @@ def capture_demo(products: Sequence[Any], sample: Sequence[Any], listings: Seque
                         visible.append({"id": product.id, "price": product.price})
                 shot.expected = {"cards": visible}
                 _screenshot(page, shot.path)
+                shot.text_layer = read_text_layer(page, cdp)
                 shots.append(shot)
         finally:
             browser.close()

@@ -31,7 +31,9 @@ _STORE_BYLINE = re.compile(r"(?:visit the (?P<a>.+?) store|besuchen sie den (?P<
 _BY_LINE = re.compile(r"^\s*(?:by|von|de|di|por|od)\s*(?P<value>[A-ZÀ-ÖØ-Þ0-9][^\n]{0,40})$")
 _ALL_CAPS_WORD = re.compile(r"^[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ&'.-]+$")
 _SEPARATORS = {"›", ">", "/", "|", "»", "→", "\\", "•", "·", "-", "›› "}
-_RATING = re.compile(r"(?P<value>[0-5](?:[.,]\d)?)\s*(?:out of|von|sur|de|su|z|из|/)\s*5", re.IGNORECASE)
+_RATING = re.compile(r"(?<![\d.,])(?P<value>[0-5](?:[.,]\d)?)\s*(?:(?:out of|von|sur|de|su|z|из|/)\s*5(?!\d)|[★☆]|"
+                     r"stars?\b|sterne|étoiles|estrellas|stelle|gwiazd)|[★☆]\s*(?P<after>[0-5](?:[.,]\d)?)(?!\d)",
+                     re.IGNORECASE)
 _RATING_COUNT = re.compile(r"(?P<count>\d{1,3}(?:[.,  ]\d{3})*|\d+)\s*(?:global\s+)?(?:ratings?|reviews?|"
                            r"bewertungen|rezensionen|avis|évaluations|valoraciones|opiniones|recensioni|"
                            r"valutazioni|opinii|recenzí|értékelés|отзыв\w*|оцен\w*)", re.IGNORECASE)
@@ -128,7 +130,7 @@ def read_rating(views: list[list[Segment]], facts: PageFacts) -> None:
     for view in views:
         for s in view:
             if facts.rating is None and (match := _RATING.search(s.text)) is not None:
-                facts.rating = float(match.group("value").replace(",", "."))
+                facts.rating = float((match.group("value") or match.group("after")).replace(",", "."))
                 facts.sources["rating"] = source_of(s)
             if facts.rating_count is None and (match := _RATING_COUNT.search(s.text)) is not None:
                 facts.rating_count = int(re.sub(r"\D", "", match.group("count")))

@@ -25,7 +25,7 @@ from tools.perception.markup import MarkupFacts
 from tools.perception.page_fields import CHROME, read_brand, read_breadcrumb, read_rating
 from tools.perception.prices import PriceMention, bare_amount, currency_only, find_price_mentions
 
-MarkupPolicy = Literal["ignore", "fallback", "confirmed"]
+MarkupPolicy = Literal["ignore", "fallback", "confirmed", "markup-first"]
 
 _BUY = re.compile(r"\b(?:add to (?:cart|bag|basket|trolley)|buy now|buy it now|in den warenkorb|jetzt kaufen|"
                   r"ajouter au panier|acheter|aggiungi al carrello|compra ora|añadir a la cesta|añadir al carrito|"
@@ -260,16 +260,17 @@ class PageReader:
         prices on screen, its brand in the text), since the shop declared it for this product; otherwise what
         was seen stays, and the summary keeps both (``markup_*`` sources)."""
         seen_text = " ".join(s.text for view in views for s in view).casefold()
+        first = self.markup_policy == "markup-first"  # measured against the others in docs/reading-real-shops.md
         if markup.price is not None:
             seen = any(abs(c.mention.amount - markup.price) < 0.005 for c in candidates)
-            if facts.price is None or (self.markup_policy == "confirmed" and seen
-                                       and abs(facts.price - markup.price) >= 0.005):
+            if facts.price is None or first or (self.markup_policy == "confirmed" and seen
+                                                and abs(facts.price - markup.price) >= 0.005):
                 facts.price, facts.currency = markup.price, markup.currency or facts.currency
                 facts.sources["price"] = "markup" if not seen else "markup+seen"
         if markup.brand:
             seen = markup.brand.casefold() in seen_text
-            if facts.brand is None or (self.markup_policy == "confirmed" and seen
-                                       and facts.brand.casefold() != markup.brand.casefold()):
+            if facts.brand is None or first or (self.markup_policy == "confirmed" and seen
+                                                and facts.brand.casefold() != markup.brand.casefold()):
                 facts.brand = markup.brand
                 facts.sources["brand"] = "markup" if not seen else "markup+seen"
         if markup.name and facts.title is None:

@@ -158,6 +158,10 @@ class OfflineScreenReader:
                 log.debug("no photo colour for %s: %s", frame.frame_id, exc)
         return reading
 
+    def read_text_layer(self, frame_id: str, layer: TextLayer) -> FrameReading:
+        """One frame's text layer read as a page (what ``read_frame`` does when the frame has one)."""
+        return self._with_catalog_names(read_visit(self.pages, [_bare_frame(frame_id)], [layer]))
+
     def read_ocr_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
         """OCR lines read by the page rules for any shop (``page_reader``), every field sourced "ocr"."""
         shared = [from_ocr(line.text, line.x0, line.y0, line.x1, line.y1, line.score) for line in lines]

@@ -305,6 +305,16 @@ def test_a_frame_without_a_text_layer_is_sent_as_before(store):
     assert summary.frames_read == 4
 
 
+def test_messages_are_the_request_summarise_sends(store):
+    frames = reading_session(store)
+    with FakeOpenAI([_answer(frames)]) as server:
+        summariser = MllmSummariser(_client(server), "fake-vision", mode="json_schema", text_layers=store.text_layer)
+        planned = summariser.messages(frames)
+        summary = summariser.summarise(frames)
+        assert summariser.messages(frames, previous=summary) == []  # nothing new to send
+    assert server.requests[0]["body"]["messages"] == planned
+
+
 def test_without_text_layers_the_request_is_what_it_was(store):
     frames = reading_session(store)[:3]
     with FakeOpenAI([_answer(frames), _answer(frames)]) as server:

@@ -59,6 +59,7 @@ def test_a_request_is_counted_by_kind():
     assert tokens.structured_output == math.ceil(len(json.dumps(body["response_format"], separators=(",", ":"))) / 4)
     assert tokens.as_dict()["total"] == tokens.text + tokens.image + tokens.structured_output
     assert request_tokens({}).total == 0 and request_tokens({"messages": [None, {"content": 3}]}).total == 0
+    assert request_tokens([1, 2]).total == 0 and request_tokens({"messages": [{"tool_calls": {"a": 1}}]}).total == 0
 
 
 def test_data_url_size_reads_the_header_and_refuses_anything_else():
