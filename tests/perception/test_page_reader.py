@@ -117,12 +117,15 @@ def test_markup_is_evidence_beside_what_was_seen():
             run("$39.99", 600, 160, size=16), run("$34.99", 600, 190, size=16),
             run("Add to cart", 600, 230, role="button", tag="button")]
     seen_price = MarkupFacts(price=34.99, currency="USD", brand="Acme", sources={"price": "json-ld"})
-    facts = reader().read_page([page], seen_price)
+    confirmed = reader(markup_policy="confirmed")
+    facts = confirmed.read_page([page], seen_price)
     assert facts.price == 34.99 and facts.sources["price"] in ("text-layer", "markup+seen")
     unseen = MarkupFacts(price=12.0, currency="USD")
-    assert reader().read_page([page], unseen).price == 39.99  # markup the shopper never saw does not win
+    assert confirmed.read_page([page], unseen).price == 39.99  # under "confirmed", unseen markup does not win
+    first = reader().read_page([page], unseen)  # the default, "markup-first": the shop's declared price wins ...
+    assert (first.price, first.sources["price"], first.sources["price_seen"]) == (12.0, "markup", "39.99 USD")
     no_price = [line for line in page if "$" not in line.text]
-    filled = reader().read_page([no_price], unseen)
+    filled = confirmed.read_page([no_price], unseen)
     assert (filled.price, filled.sources["price"]) == (12.0, "markup")
     assert reader(markup_policy="ignore").read_page([no_price], unseen).price is None
 

@@ -187,7 +187,8 @@ class ShopperBrowser:
         self._cdp_page: Page | None = None
         self._markup_of: tuple[str, float] | None = None  # (url, document) of the markup read last
         self._markup: dict | None = None
-        self._last_shot: tuple[bytes, str, list[ScreenLine] | None] | None = None  # (png digest, url, its lines)
+        # (png digest, url, page, its lines) of the last screenshot, whose text layer a same-pixels one reuses
+        self._last_shot: tuple[bytes, str, int, list[ScreenLine] | None] | None = None
 
     def __enter__(self) -> Self:
         if not self.config.executable.exists():
@@ -354,11 +355,13 @@ class ShopperBrowser:
             try:
                 png = self.page.screenshot(full_page=False, type="png", animations="disabled", caret="hide")
                 digest = hashlib.sha256(png).digest()
-                if self._last_shot is not None and self._last_shot[:2] == (digest, self.page.url):
-                    lines = self._last_shot[2]  # the same pixels of the same page show the same text: no snapshot
+                shown = (digest, self.page.url, id(self.page))
+                if self._last_shot is not None and self._last_shot[:3] == shown and self._last_shot[3] is not None:
+                    lines = self._last_shot[3]  # the same pixels of the same page show the same text: no snapshot
+                    self.stats.text_layers += 1
                 else:  # still masked: masked fields and the live panel stay out of it
                     lines = self._read_text_layer()
-                    self._last_shot = (digest, self.page.url, lines)
+                    self._last_shot = (*shown, lines)
             finally:
                 after = self.page.evaluate(_AFTER_SHOT)
                 self._mask_subframes(UNMASK)
