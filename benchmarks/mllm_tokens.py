@@ -43,7 +43,7 @@ from benchmarks.common import write_results
 from catalog.files import DEMO_PRODUCTS, load_products
 from shop.pages import product_href
 from tools.capture.personas import PERSONAS, Persona, pages_persona
-from tools.perception.visits import visits
+from tools.perception.page.visits import visits
 from tools.schemas import Frame
 
 READER_PAGES = 3  # product pages the "pages" shopper reads

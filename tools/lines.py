@@ -88,7 +88,7 @@ SIDECAR_SUFFIX = ".text.json"
 
 class TextLayer(BaseModel):
     """What the page behind one screenshot said: its visible lines and its product markup (the raw output of
-    ``tools.capture.markup.extract_markup``; None when the page's HTML was not read)."""
+    ``tools.capture.page.markup.extract_markup``; None when the page's HTML was not read)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tools.lines import ScreenLine, TextLayer
-from tools.perception.markup import markup_facts
+from tools.perception.page.markup import markup_facts
 from tools.schemas import Frame
 
 SIZE_STANDS_OUT = 1.5  # times the body text's font size: marked with its size

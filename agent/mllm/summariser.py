@@ -48,8 +48,8 @@ from agent.mllm.wire import (
     structured_output,
 )
 from tools.lines import TextLayer
+from tools.perception.page.visits import visits
 from tools.perception.summariser import SummariserError
-from tools.perception.visits import visits
 from tools.schemas import BehaviorSummary, Frame
 
 log = logging.getLogger(__name__)

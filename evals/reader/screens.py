@@ -79,7 +79,7 @@ def capture_demo(products: Sequence[Any], sample: Sequence[Any], listings: Seque
 
     from catalog.files import DEMO_IMAGES
     from shop.server import DemoShop
-    from tools.capture.text_layer import read_text_layer
+    from tools.capture.page.text_layer import read_text_layer
 
     by_id = {p.id: p for p in products}
     shots: list[Shot] = []

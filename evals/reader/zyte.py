@@ -58,9 +58,10 @@ from evals.reader.zyte_scoring import (
 from evals.reader.zyte_views import PageViews, ViewCache, ViewSettings, engine_tag
 
 SOURCES = ("markup", "text-layer", "text-layer+markup", "ocr")
-READER_SOURCES = ("tools/perception/page_reader.py", "tools/perception/layout.py", "tools/perception/prices.py",
-                  "tools/perception/markup.py", "tools/perception/parsing.py", "tools/perception/ocr.py",
-                  "tools/capture/text_layer.py", "tools/capture/markup.py", "tools/lines.py")
+READER_SOURCES = ("tools/perception/page/reader.py", "tools/perception/page/layout.py",
+                  "tools/perception/page/prices.py", "tools/perception/page/fields.py",
+                  "tools/perception/page/markup.py", "tools/perception/parsing.py", "tools/perception/ocr.py",
+                  "tools/capture/page/text_layer.py", "tools/capture/page/markup.py", "tools/lines.py")
 DEFAULT_CACHE = DEFAULT_OUT / "zyte-cache"
 DATASET = "product-pages-zyte"
 
@@ -99,9 +100,9 @@ def make_reader(brands: Sequence[str], categories: Sequence[str], markup_policy:
                 ) -> tuple[Any | None, str | None]:
     """The page reader, or why it cannot be built (not in the tree yet)."""
     try:
-        from tools.perception.page_reader import PageReader
+        from tools.perception.page.reader import PageReader
     except ImportError as exc:
-        return None, f"tools.perception.page_reader unavailable: {exc}"
+        return None, f"tools.perception.page.reader unavailable: {exc}"
     return PageReader(brands=list(brands), categories=list(categories), markup_policy=markup_policy), None
 
 
@@ -148,7 +149,7 @@ def run(which: str, sources: Sequence[str], settings: ViewSettings, limit: int |
     pages = cache.ensure([(i, truth[i].get("url", "")) for i in ids], lambda i: data / "html" / f"{i}.html.gz")
     capture_s = time.perf_counter() - t0
 
-    from tools.perception.markup import markup_facts
+    from tools.perception.page.markup import markup_facts
 
     markups = {i: markup_facts(pages[i].markup()) for i in ids}
     text_layers = {i: pages[i].text_layer() for i in ids}
@@ -219,7 +220,7 @@ def run(which: str, sources: Sequence[str], settings: ViewSettings, limit: int |
             **settings.as_dict(), "browser": f"{CHROMIUM} via Playwright (headless), every request but the saved "
                                              "file aborted",
             "sources": list(sources), "skipped_sources": skipped, "cache": str(cache.root),
-            "reader": "tools.perception.page_reader.PageReader" if reader is not None else None,
+            "reader": "tools.perception.page.reader.PageReader" if reader is not None else None,
             "markup_policy": markup_policy,
             "reader_sources": hashes, "ocr_engine": ocr_engine,
             "vocabulary": {"brands": len(brands), "categories": len(categories), "source": "demo catalog only"},

@@ -166,7 +166,7 @@ class ViewCache:
     def _render(self, pages: Sequence[tuple[str, str]], html_path: Callable[[str], Path]) -> dict[str, PageViews]:
         from playwright.sync_api import sync_playwright
 
-        from tools.capture.markup import extract_markup
+        from tools.capture.page.markup import extract_markup
 
         done: dict[str, PageViews] = {}
         self.root.mkdir(parents=True, exist_ok=True)
@@ -206,7 +206,7 @@ class ViewCache:
         before it and is recorded in ``views.error``."""
         from playwright.sync_api import Error as PlaywrightError
 
-        from tools.capture.text_layer import Viewport, capture_snapshot, lines_from_snapshot
+        from tools.capture.page.text_layer import Viewport, capture_snapshot, lines_from_snapshot
 
         s = self.settings
         file_url = html_file.resolve().as_uri()

@@ -14,8 +14,8 @@ from tests.conftest import CHROMIUM, requires_chromium
 from tests.local_site import serve
 from tools.capture.browser import BrowserConfig, ShopperBrowser
 from tools.capture.frames import FrameStore
-from tools.capture.markup import extract_markup
-from tools.capture.text_layer import Viewport, lines_from_snapshot
+from tools.capture.page.markup import extract_markup
+from tools.capture.page.text_layer import Viewport, lines_from_snapshot
 from tools.lines import ScreenLine, TextLayer
 
 # -- the snapshot parser on a hand-written DOMSnapshot ----------------------------------------------------------

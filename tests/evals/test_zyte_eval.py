@@ -35,7 +35,7 @@ from evals.reader.zyte_scoring import (
 )
 from evals.reader.zyte_views import ViewCache, ViewSettings, decode_html
 from tools.lines import ScreenLine
-from tools.perception.markup import MarkupFacts
+from tools.perception.page.markup import MarkupFacts
 
 
 def line(text: str, x0: float = 0, y0: float = 0, x1: float | None = None, y1: float | None = None) -> ScreenLine:

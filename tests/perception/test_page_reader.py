@@ -1,4 +1,4 @@
-"""Reading product pages of any shop (tools.perception.page_reader) from lines with boxes and style.
+"""Reading product pages of any shop (tools.perception.page.reader) from lines with boxes and style.
 
 The pages here are hand-built in the shapes real shops use (a European shop with a split price and a delivery
 charge, a marketplace with a store byline and a "customers also viewed" row, a fashion shop with the brand set
@@ -8,8 +8,8 @@ above the title, a grid of cards) and none of them is the demo shop's layout.
 from __future__ import annotations
 
 from tools.lines import ScreenLine, from_ocr
-from tools.perception.markup import MarkupFacts, markup_facts
-from tools.perception.page_reader import PageReader
+from tools.perception.page.markup import MarkupFacts, markup_facts
+from tools.perception.page.reader import PageReader
 
 
 def run(text: str, x0: float, y0: float, width: float = 0, size: float = 16, weight: int = 400, *,

@@ -1,6 +1,6 @@
 """Headless Chromium through Playwright, restricted to allowed origins, taking viewport-only screenshots.
 
-Each screenshot comes with its text layer (``tools.capture.text_layer``, read while the privacy mask is on) and
+Each screenshot comes with its text layer (``tools.capture.page.text_layer``, read while the privacy mask is on) and
 the product markup of its page (read once per document); personal details the page shows are blurred and
 dropped from the text layer before the frame is stored (``tools.capture.privacy.redact_personal_details``).
 """
@@ -23,10 +23,10 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tools.capture.frames import FrameStore
-from tools.capture.markup import extract_markup
+from tools.capture.page.markup import extract_markup
+from tools.capture.page.text_layer import read_text_layer
 from tools.capture.phash import examine
 from tools.capture.privacy import MASK, UNMASK, redact_personal_details
-from tools.capture.text_layer import read_text_layer
 from tools.lines import ScreenLine, TextLayer
 from tools.schemas import Frame
 

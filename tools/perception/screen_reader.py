@@ -4,7 +4,7 @@ This is NOT a multimodal LLM. It stands in for one when no vision model is confi
 visible: a frame's text layer (the page's own visible text, recorded by our browser with the screenshot) when
 there is one, else OCR of the screenshot (RapidOCR); page markup, when recorded, is evidence beside it, never
 instead of it. It never reads the catalog's records, and fills the same summary schema, citing the frames and
-the source of each value. Frames with a text layer are read as page visits by ``page_reader`` (rules for any
+the source of each value. Frames with a text layer are read as page visits by ``tools.perception.page`` (rules for any
 shop); frames with OCR only are read line by line by the rules below.
 """
 
@@ -20,9 +20,9 @@ from tools.lines import TextLayer, from_ocr
 from tools.perception import parsing
 from tools.perception.colours import dominant_colour
 from tools.perception.ocr import OcrLine, RapidOcrReader
-from tools.perception.page_reader import PageReader
+from tools.perception.page.reader import PageReader
+from tools.perception.page.visits import TextLayerLookup, read_visit, visits
 from tools.perception.readings import FrameReading, summarise_readings
-from tools.perception.visits import TextLayerLookup, read_visit, visits
 from tools.schemas import (
     BehaviorSummary,
     Frame,
@@ -163,7 +163,7 @@ class OfflineScreenReader:
         return self._with_catalog_names(read_visit(self.pages, [_bare_frame(frame_id)], [layer]))
 
     def read_ocr_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
-        """OCR lines read by the page rules for any shop (``page_reader``), every field sourced "ocr"."""
+        """OCR lines read by the page rules for any shop (``tools.perception.page``), every field sourced "ocr"."""
         shared = [from_ocr(line.text, line.x0, line.y0, line.x1, line.y1, line.score) for line in lines]
         return self._with_catalog_names(read_visit(self.pages, [_bare_frame(frame_id)], [TextLayer(lines=shared)]))
 

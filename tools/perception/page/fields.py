@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from tools.perception.layout import Segment, same_row, source_of
-from tools.perception.prices import find_price_mentions
+from tools.perception.page.layout import Segment, same_row, source_of
+from tools.perception.page.prices import find_price_mentions
 
 if TYPE_CHECKING:
-    from tools.perception.page_reader import PageFacts
+    from tools.perception.page.reader import PageFacts
 
 _BRAND_LABEL = re.compile(r"^\s*(?:brand|brand name|marke|marque|marca|merk|märke|marka|značka|márka|бренд|"
                           r"производитель|manufacturer|hersteller|fabricant|fabricante|producent|výrobce|designer|"

@@ -3,7 +3,7 @@ OpenGraph), read with ``extruct`` when the page's HTML is at hand (our own brows
 
 Only what describes products is kept (schema.org Product, Offer, ProductGroup, BreadcrumbList items and the
 OpenGraph/product properties), so nothing else of the page (account names, tracking ids) is stored with it.
-It is evidence of its own, read in ``tools.perception.markup``; it never replaces what the shopper saw.
+It is evidence of its own, read in ``tools.perception.page.markup``; it never replaces what the shopper saw.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tools.lines import ScreenLine
-from tools.perception.layout import Segment, body_font_size, join_wrapped, same_row, segments, source_of
-from tools.perception.markup import MarkupFacts
-from tools.perception.page_fields import CHROME, read_brand, read_breadcrumb, read_rating
-from tools.perception.prices import PriceMention, bare_amount, currency_only, find_price_mentions
+from tools.perception.page.fields import CHROME, read_brand, read_breadcrumb, read_rating
+from tools.perception.page.layout import Segment, body_font_size, join_wrapped, same_row, segments, source_of
+from tools.perception.page.markup import MarkupFacts
+from tools.perception.page.prices import PriceMention, bare_amount, currency_only, find_price_mentions
 
 MarkupPolicy = Literal["ignore", "fallback", "confirmed", "markup-first"]
 

@@ -1,6 +1,6 @@
 """What a page's product markup says (schema.org JSON-LD and microdata, OpenGraph), as evidence.
 
-The raw markup is recorded by the capture stage (``tools.capture.markup``). Here it becomes ``MarkupFacts``:
+The raw markup is recorded by the capture stage (``tools.capture.page.markup``). Here it becomes ``MarkupFacts``:
 the main product's name, brand, price and currency, category trail and rating, each with the syntax it came
 from. Markup is what the shop declares, not what the shopper saw; the reader weighs the two (``page_reader``).
 """

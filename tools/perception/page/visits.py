@@ -14,8 +14,8 @@ from urllib.parse import urldefrag
 
 from tools.lines import ScreenLine, TextLayer
 from tools.perception import parsing
-from tools.perception.markup import markup_facts
-from tools.perception.page_reader import PageFacts, PageReader
+from tools.perception.page.markup import markup_facts
+from tools.perception.page.reader import PageFacts, PageReader
 from tools.perception.readings import FrameReading
 from tools.schemas import Frame
 
