@@ -27,7 +27,7 @@ from typing import Any
 
 from price_parser import Price
 
-from evals.reader.scoring import normalise_text, price_candidates
+from evals.reader.scoring import normalise_text, price_candidates, status
 from tools.lines import ScreenLine
 
 PRICE_TOLERANCE = 0.005  # absolute, in the page's currency
@@ -219,14 +219,6 @@ def summarise(items: Sequence[dict[str, Any]], name: str) -> dict[str, Any]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
-
-
-def status(value: float | None, target: float | None) -> str:
-    if target is None:
-        return ""
-    if value is None:
-        return "n/a"
-    return "PASS" if value >= target else "FAIL"
 
 
 def result_rows(items_by_source: dict[str, list[dict[str, Any]]], splits: dict[str, Sequence[str]],

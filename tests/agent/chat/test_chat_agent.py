@@ -24,16 +24,7 @@ from tools.recommend.preferences import CHEAPER_FACTOR
 pytestmark = [requires_chromium, pytest.mark.browser]
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("chat-data")
-
-
-@pytest.fixture
-def env(data_dir, monkeypatch):
-    monkeypatch.setenv("INTERAREC_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("INTERAREC_PACE_S", "0.2")
-    return data_dir
+# The fixtures data_dir and env come from tests/agent/conftest.py.
 
 
 def _chat(monkeypatch, capsys, lines: list[str], *flags: str) -> tuple[int, str]:
