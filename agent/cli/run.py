@@ -13,6 +13,7 @@ from agent.cli.common import EXIT_OK, UsageError, browser_options, common_option
 from agent.wiring import build_runtime, open_frames, start_shop
 from tools.capture.browse_script import load_script
 from tools.capture.browser import origin_of, url_problem
+from tools.capture.local_pages import LocalPages, local_file
 from tools.capture.personas import DEMO_PERSONA, PERSONAS, Persona, pages_persona
 
 SOURCES = (("persona", "--persona NAME"), ("script", "--script FILE"), ("cdp_url", "--cdp-url URL"),
@@ -35,9 +36,12 @@ def _source(args: argparse.Namespace) -> Persona | None:
                          + (f" (got {' and '.join(flag.split()[0] for flag in given)})" if given else ""))
     if len(urls) > 1 and (args.persona or args.script):
         raise UsageError("with --persona or --script, give one --url: the site to start at")
-    for url in urls:
-        if (problem := url_problem(url)) is not None:
-            raise UsageError(f"--url: {problem}")
+    if args.persona or args.script:
+        for url in urls:
+            if (problem := url_problem(url)) is not None:
+                raise UsageError(f"--url: {problem}")
+    elif urls:
+        args.url = urls = _openable_pages(urls)
     if args.seconds is not None and (args.cdp_url is None or args.seconds <= 0):
         raise UsageError("--seconds goes with --cdp-url and must be positive")
     if args.report is not None and not Path(args.report).parent.is_dir():
@@ -53,6 +57,26 @@ def _source(args: argparse.Namespace) -> Persona | None:
     if urls:
         return pages_persona(urls)
     return None
+
+
+def _openable_pages(urls: list[str]) -> list[str]:
+    """The pages given by --url that can be opened: http(s) URLs, and files on disk (a path or a file: URL).
+    Each other one is named on stderr and skipped, so the rest are still read; none left is a usage error."""
+    kept = []
+    for url in urls:
+        file = local_file(url)
+        if file is not None and file.is_file():
+            kept.append(url)
+        elif file is not None:
+            render.stderr.print(f"--url {url}: no such file here (and not an http(s) or file: URL); skipped",
+                                highlight=False, soft_wrap=True)
+        elif (problem := url_problem(url)) is not None:
+            render.stderr.print(f"--url: {problem}; skipped", highlight=False, soft_wrap=True)
+        else:
+            kept.append(url)
+    if not kept:
+        raise UsageError("--url: none of the pages can be opened (see above)")
+    return kept
 
 
 def _browse(args: argparse.Namespace, persona: Persona | None) -> int:
@@ -73,10 +97,15 @@ def _browse(args: argparse.Namespace, persona: Persona | None) -> int:
             if persona is not None:
                 source = f"script:{args.script}" if args.script else "pages" if persona.name == "pages" else None
                 if args.url:  # a site of the user's own, or pages given by address (each origin allowed)
-                    for url in args.url:
-                        if origin_of(url) not in runtime.browser_config.allowed_origins:
-                            runtime.browser_config.allowed_origins.append(origin_of(url))
-                    state = browse_and_recommend(runtime, persona, args.url[0], listener=progress, source=source)
+                    files = [file for url in args.url if (file := local_file(url)) is not None]
+                    with LocalPages(files) as local:  # files on disk are served on 127.0.0.1 for the run
+                        urls = [local.url_of(file) if (file := local_file(url)) else url for url in args.url]
+                        if files:
+                            persona = pages_persona(urls)
+                        for url in urls:
+                            if origin_of(url) not in runtime.browser_config.allowed_origins:
+                                runtime.browser_config.allowed_origins.append(origin_of(url))
+                        state = browse_and_recommend(runtime, persona, urls[0], listener=progress, source=source)
                 else:
                     with start_shop(runtime) as shop:
                         state = browse_and_recommend(runtime, persona, shop.url, listener=progress, source=source)
@@ -192,8 +221,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     options = [
         ("--persona", "NAME", f"one of: {', '.join(PERSONAS)} (built-in shoppers of the demo shop)"),
         ("--script", "FILE", "browse as a browsing script file says (see tools/capture/browse_script.py)"),
-        ("--url", "URL", "alone: a page to read (repeat for more; each is opened, read top to bottom, then the "
-                         "next); with --persona or --script: the site to start at (default: the demo shop)"),
+        ("--url", "URL", "alone: a page to read, http(s) or a saved file (repeat for more; each is opened, read top "
+                         "to bottom, then the next); with --persona or --script: the site to start at (default: the "
+                         "demo shop)"),
         ("--cdp-url", "URL", "follow a Chromium the user runs (http://127.0.0.1:9222) and record it"),
         ("--session", "ID", "a captured or imported session (`interarec sessions list`): no browsing"),
         ("--report", "FILE.html", "also write a page: screenshot timeline, summary with provenance, products"),

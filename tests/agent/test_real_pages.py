@@ -14,7 +14,9 @@ from contextlib import redirect_stdout
 from http.server import BaseHTTPRequestHandler
 
 import pytest
+from rich.console import Console
 
+from agent.cli import render
 from agent.cli.main import main
 from catalog.shared_data import shared_data_root
 from tests.conftest import requires_chromium
@@ -71,3 +73,24 @@ def test_a_saved_real_product_page_browsed_by_url_is_summarised_and_recommended(
     assert result["recommendations"] and all(r["reasons"] for r in result["recommendations"])
     # The address that does not load is reported, and the other page was read all the same.
     assert any("/missing" in step and "404" in step for step in result["failed_steps"])
+
+
+@pytest.mark.skipif(ZYTE is None or not ZYTE.exists(), reason="shared data (../shared/data) not found")
+@requires_chromium
+@pytest.mark.browser
+def test_a_saved_page_on_disk_is_browsed_by_path_and_unopenable_addresses_are_skipped(tmp_path, monkeypatch, capsys):
+    html, truth = _page()
+    saved = tmp_path / "saved page.html"
+    saved.write_bytes(html)
+    monkeypatch.setenv("INTERAREC_PACE_S", "0")
+    err = io.StringIO()
+    monkeypatch.setattr(render, "stderr", Console(file=err, width=200, color_system=None))
+    code = main(["browse-and-recommend", "--url", saved.as_uri(), "--url", "ftp://example.com/p",
+                 "--url", str(tmp_path / "gone.html"), "--json", "--data-dir", str(tmp_path / "data")])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "ftp://example.com/p" in err.getvalue() and "gone.html" in err.getvalue() and "skipped" in err.getvalue()
+    [seen] = json.loads(captured.out)["summary"]["products_seen"]
+    assert seen["price"] == float(truth["price"][0])
+    assert seen["brand"].casefold() == truth["brand"][0].casefold()
+    assert json.loads(captured.out)["recommendations"]

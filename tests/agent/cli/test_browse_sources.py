@@ -75,6 +75,20 @@ def test_bad_sources_exit_2_with_one_clear_line_and_start_nothing(argv, message,
     assert message.replace("{tmp}", str(tmp_path)) in captured.err
 
 
+def test_pages_that_cannot_be_opened_are_named_and_none_left_is_a_usage_error(tmp_path, capsys, monkeypatch,
+                                                                              nothing_started):
+    argv = ["--url", "ftp://shop.example/p", "--url", "javascript:alert(1)", "--url", str(tmp_path / "gone.html")]
+    err = io.StringIO()
+    monkeypatch.setattr(render, "stderr", Console(file=err, width=200, color_system=None))
+    assert main(["browse-and-recommend", *argv]) == 2
+    err = [*err.getvalue().splitlines(), *capsys.readouterr().err.splitlines()]
+    assert [line for line in err if "skipped" in line] == [
+        "--url: 'ftp://shop.example/p' is not an http(s) URL with a host; the browser only opens web pages; skipped",
+        "--url: 'javascript:alert(1)' is not an http(s) URL with a host; the browser only opens web pages; skipped",
+        f"--url {tmp_path / 'gone.html'}: no such file here (and not an http(s) or file: URL); skipped"]
+    assert err[-1] == "interarec: error: --url: none of the pages can be opened (see above)"
+
+
 # -- progress ------------------------------------------------------------------------------------------
 def _play(progress: StageProgress, fail: bool = False) -> None:
     with contextlib.suppress(RuntimeError), progress:
