@@ -2,6 +2,9 @@
 Ollama, LM Studio, llama.cpp server). Screenshots are downscaled and sent as data URLs; the answer must be
 JSON matching the BehaviorSummary schema.
 
+The module split: ``request.py`` builds what a request says (``page_text.py`` the page text), ``schema.py`` the
+schema asked for, ``wire.py`` the wire formats, ``cache.py`` what is remembered; this module asks and parses.
+
 - Text layers: given ``text_layers`` (the frame store's lookup), the screenshots our browser captured with their
   page's visible text are sent as page visits (consecutive frames of one address): the visit's text once, compact
   (``agent/mllm/page_text.py``), with the visit's last screenshot downscaled to ``text_layer_max_pixels`` at low
@@ -25,8 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,23 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-import prompts
-from agent.mllm.cache import SummaryCache, cited_frame_ids, digest, relabel
-from agent.mllm.page_text import Row, markup_line, rows_text, shared_rows, split_shared, visit_rows
+from agent.mllm.cache import SummaryCache, cited_frame_ids, relabel
+from agent.mllm.request import (
+    DEFAULT_TEXT_LAYER_MAX_PIXELS,
+    PROMPT,
+    TEXT_LAYER_IMAGE_DETAIL,
+    TEXT_LAYER_PROMPT,
+    TEXT_LAYER_UPDATE_PROMPT,
+    UPDATE_PROMPT,
+    RequestSettings,
+    TextLayerLookup,
+    Unit,
+    evenly,
+    make_units,
+    request_parts,
+    unique,
+)
+from agent.mllm.schema import META_FIELDS, prompt_schema, summary_digest, summary_schema
 from agent.mllm.wire import (
     MODES,
     PROBE_MESSAGES,
@@ -47,99 +62,18 @@ from agent.mllm.wire import (
     probe_answer_ok,
     structured_output,
 )
-from tools.lines import TextLayer
-from tools.perception.page.visits import visits
 from tools.perception.summariser import SummariserError
 from tools.schemas import BehaviorSummary, Frame
 
+__all__ = [  # the names this module has always offered; they live in request.py, schema.py and wire.py now
+    "DEFAULT_TEXT_LAYER_MAX_PIXELS", "PROMPT", "TEXT_LAYER_IMAGE_DETAIL", "TEXT_LAYER_PROMPT",
+    "TEXT_LAYER_UPDATE_PROMPT", "UPDATE_PROMPT", "META_FIELDS", "MllmSummariser", "TextLayerLookup",
+    "image_data_url", "prompt_schema", "summary_digest", "summary_schema",
+]
+
 log = logging.getLogger(__name__)
 
-PROMPT = "summarise_screens"
-UPDATE_PROMPT = "update_summary"
-TEXT_LAYER_PROMPT = "summarise_text_layer"  # when some of the frames come with their page's text
-TEXT_LAYER_UPDATE_PROMPT = "update_summary_text_layer"
 DEFAULT_TIMEOUT_S = 120.0
-DEFAULT_TEXT_LAYER_MAX_PIXELS = 512 * 320  # a 1280 x 800 screenshot becomes 512 x 320: one 512-px tile
-TEXT_LAYER_IMAGE_DETAIL = "low"  # the image is 512 px wide already: what OpenAI's low detail keeps of it
-_META_FIELDS = ("summariser", "frames_read")
-
-TextLayerLookup = Callable[[Frame], TextLayer | None]
-
-
-@dataclass(frozen=True)
-class _Unit:
-    """One piece of a request: a page visit's frames with their page text (one downscaled screenshot), or one
-    frame without a text layer (its screenshot within ``max_pixels``)."""
-
-    frames: tuple[Frame, ...]
-    rows: tuple[Row, ...] | None = None  # None: no text layer
-    markup: str | None = None
-
-    @property
-    def image(self) -> Frame:
-        return self.frames[-1]  # a visit's latest screenshot
-
-
-def summary_schema() -> dict:
-    """The JSON schema the model must answer with: the summary without the fields we fill in ourselves."""
-    schema = BehaviorSummary.model_json_schema()
-    for name in _META_FIELDS:
-        schema["properties"].pop(name, None)
-        if name in schema.get("required", []):
-            schema["required"].remove(name)
-    return schema
-
-
-def _without_titles(value: Any, in_properties: bool = False) -> Any:
-    """A JSON schema without its ``title`` annotations (pydantic's "Frame Ids" for ``frame_ids``); a property
-    named ``title`` stays."""
-    if isinstance(value, dict):
-        return {key: _without_titles(item, key == "properties" and not in_properties)
-                for key, item in value.items() if in_properties or key != "title"}
-    if isinstance(value, list):
-        return [_without_titles(item) for item in value]
-    return value
-
-
-def prompt_schema() -> dict:
-    """The schema as the text-layer prompts quote it: ``summary_schema()`` without titles (a fifth shorter). The
-    structured-output arguments keep the whole schema."""
-    return _without_titles(summary_schema())
-
-
-def summary_digest(summary: BehaviorSummary) -> str:
-    return digest(summary.model_dump(mode="json"))
-
-
-def _evenly(frames: list, limit: int) -> list:
-    if len(frames) <= limit:
-        return frames
-    if limit <= 1:
-        return frames[-1:] if limit == 1 else []
-    step = (len(frames) - 1) / (limit - 1)
-    return [frames[round(i * step)] for i in range(limit)]
-
-
-def _unique(frames: list[Frame]) -> list[Frame]:
-    """Kept frames, each screenshot (sha256) once, in order."""
-    seen: set[str] = set()
-    result = []
-    for frame in frames:
-        if frame.duplicate_of is None and frame.sha256 not in seen:
-            seen.add(frame.sha256)
-            result.append(frame)
-    return result
-
-
-def _numbers(indexes: list[int]) -> str:
-    """0-based indexes as 1-based numbers with runs as ranges: [0, 1, 2, 4] -> '1-3, 5'."""
-    runs: list[list[int]] = []
-    for number in (i + 1 for i in indexes):
-        if runs and number == runs[-1][-1] + 1:
-            runs[-1].append(number)
-        else:
-            runs.append([number])
-    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)) for run in runs)
 
 
 def _timeout_seconds(timeout: Any) -> float | None:
@@ -180,7 +114,8 @@ class MllmSummariser:
         covered, new = self._new_frames(frames, previous)
         if not new:
             return previous if previous is not None else BehaviorSummary(summariser=self.name, frames_read=0)
-        units = _evenly(self._units(new), self.max_frames)  # frames left out by the budget count as covered
+        # frames left out by the budget count as covered
+        units = evenly(make_units(new, self.text_layers), self.max_frames)
         data = self._answer(units, previous)
         try:
             summary = BehaviorSummary.model_validate({
@@ -198,7 +133,7 @@ class MllmSummariser:
         _, new = self._new_frames(frames, previous)
         if not new:
             return []
-        return self._request_parts(_evenly(self._units(new), self.max_frames), previous)[0]
+        return self._request_parts(evenly(make_units(new, self.text_layers), self.max_frames), previous)[0]
 
     def usage_summary(self) -> dict:
         """Totals over this summariser's requests (probes included) and the answers served from the cache."""
@@ -221,37 +156,11 @@ class MllmSummariser:
 
     def _new_frames(self, frames: list[Frame], previous: BehaviorSummary | None) -> tuple[set[str], list[Frame]]:
         """The image hashes ``previous`` has covered, and the unique frames it has not."""
-        unique = _unique(frames)
+        kept = unique(frames)
         if previous is None:
-            return set(), unique
-        covered = self._covered_by(previous, unique)
-        return covered, [f for f in unique if f.sha256 not in covered]
-
-    def _units(self, frames: list[Frame]) -> list[_Unit]:
-        """The pieces of a request: without a text layer lookup, one per frame; with one, the frames of a page
-        visit that have a text layer share one piece, and each frame without one is a piece alone."""
-        if self.text_layers is None:
-            return [_Unit((frame,)) for frame in frames]
-        units: list[_Unit] = []
-        for visit in visits(frames):
-            run: list[tuple[Frame, TextLayer]] = []
-            for frame in visit:
-                layer = self.text_layers(frame)
-                if layer is not None and layer.lines:
-                    run.append((frame, layer))
-                    continue
-                units.extend(self._visit_unit(run))
-                run = []
-                units.append(_Unit((frame,)))  # no text layer, or an empty one (a page drawn on a canvas)
-            units.extend(self._visit_unit(run))
-        return units
-
-    @staticmethod
-    def _visit_unit(run: list[tuple[Frame, TextLayer]]) -> list[_Unit]:
-        if not run:
-            return []
-        frames, layers = [frame for frame, _ in run], [layer for _, layer in run]
-        return [_Unit(tuple(frames), tuple(visit_rows(frames, layers)), markup_line(layers))]
+            return set(), kept
+        covered = self._covered_by(previous, kept)
+        return covered, [f for f in kept if f.sha256 not in covered]
 
     def _covered_by(self, previous: BehaviorSummary, frames: list[Frame]) -> set[str]:
         """Image hashes the previous summary has read: as recorded when it was written, else (a summary from
@@ -265,56 +174,12 @@ class MllmSummariser:
 
     # asking the model (or the cache)
 
-    def _request_parts(self, units: list[_Unit], previous: BehaviorSummary | None,
+    def _request_parts(self, units: list[Unit], previous: BehaviorSummary | None,
                        images: bool = True) -> tuple[list[dict], str]:
-        """The messages asking about ``units`` and the cache key of their answer; ``images=False`` leaves the
-        images out (the key does not depend on them: it has their hashes), so that a cached answer encodes none."""
-        chosen = [frame for unit in units for frame in unit.frames]
-        with_text = any(unit.rows is not None for unit in units)
-        schema_text = json.dumps(prompt_schema() if with_text else summary_schema(), separators=(",", ":"))
-        values = {"frame_labels": ", ".join(f.frame_id for f in chosen), "schema": schema_text}
-        prompt_name, previous_json = (TEXT_LAYER_PROMPT if with_text else PROMPT), ""
-        if previous is not None:
-            prompt_name = TEXT_LAYER_UPDATE_PROMPT if with_text else UPDATE_PROMPT
-            previous_json = json.dumps(previous.model_dump(mode="json", exclude=set(_META_FIELDS)),
-                                       separators=(",", ":"), ensure_ascii=False)
-            values["previous_summary"] = previous_json
-        content: list[dict] = [{"type": "text", "text": prompts.render(prompt_name, **values)}]
-        shared = shared_rows([unit.rows for unit in units if unit.rows is not None])
-        if shared:
-            numbered = "\n".join(f"{i + 1} {row.text}" for i, row in enumerate(shared))
-            content.append({"type": "text", "text": f"Shared rows:\n{numbered}"})
-        pages: list[Any] = [[row.text for row in shared]]  # what the answer depends on besides the images: no ids
-        for unit in units:
-            frame = unit.image
-            if unit.rows is None:
-                content.append({"type": "text", "text": f"screenshot {frame.frame_id}"})
-                if images:
-                    content.append({"type": "image_url",
-                                    "image_url": {"url": image_data_url(Path(frame.path), self.max_pixels)}})
-                continue
-            own, showed = split_shared(unit.rows, shared)
-            labels = ", ".join(f.frame_id for f in unit.frames)
-            with_shared = f" (and shared rows {_numbers(showed)})" if showed else ""
-            text = [f"Page visit, screenshot{'s' if len(unit.frames) > 1 else ''} {labels}; its text{with_shared}:",
-                    rows_text(own) or "(none)"]
-            text += [unit.markup] if unit.markup else []
-            text.append("its last screenshot, downscaled:")
-            content.append({"type": "text", "text": "\n".join(text)})
-            if images:
-                content.append({"type": "image_url", "image_url": {
-                    "url": image_data_url(Path(frame.path), self.text_layer_max_pixels),
-                    "detail": TEXT_LAYER_IMAGE_DETAIL}})
-            pages.append([sorted(f.sha256 for f in unit.frames), frame.sha256, text[1:-1], showed])
-        settings = digest(schema_text, self.max_pixels)
-        if with_text:  # the key of a request without page text is what it was before text layers were sent
-            settings = digest(schema_text, self.max_pixels, self.text_layer_max_pixels, TEXT_LAYER_IMAGE_DETAIL,
-                              pages)
-        key = digest(self.model, prompts.prompt_hash(prompt_name), settings, digest(previous_json),
-                     sorted(f.sha256 for f in chosen))
-        return [{"role": "user", "content": content}], key
+        settings = RequestSettings(self.model, self.max_pixels, self.text_layer_max_pixels)
+        return request_parts(units, previous, settings, images=images)
 
-    def _answer(self, units: list[_Unit], previous: BehaviorSummary | None) -> dict:
+    def _answer(self, units: list[Unit], previous: BehaviorSummary | None) -> dict:
         chosen = [frame for unit in units for frame in unit.frames]
         schema = summary_schema()
         _, key = self._request_parts(units, previous, images=False)
