@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import prompts
-from agent.mllm.summariser import MllmSummariser, image_data_url, summary_schema
+from agent.mllm.summariser import MllmSummariser, image_data_url, prompt_schema, summary_schema
 from agent.mllm.wire import PROBE_SCHEMA
 from agent.settings import load_settings
 from agent.wiring import build_summariser
@@ -370,6 +370,25 @@ def test_schema_leaves_out_the_fields_we_fill_in():
     schema = summary_schema()
     assert "summariser" not in schema["properties"] and "frames_read" not in schema["properties"]
     assert {"price_range", "brand_preferences", "promotions"} <= set(schema["properties"])
+
+
+def test_the_schema_the_prompts_quote_is_shorter_and_accepts_and_refuses_what_the_full_one_does():
+    jsonschema = pytest.importorskip("jsonschema")
+    full, quoted = summary_schema(), prompt_schema()
+    assert len(json.dumps(quoted, separators=(",", ":"))) < 0.85 * len(json.dumps(full, separators=(",", ":")))
+    seen = {"title": "Maxima 12011PPGW", "frame_id": "s:2", "price": 593, "list_price": None, "rating": 4.2}
+    good = {"product_characteristics": {"types": [{"value": "Wrist Watches", "frame_ids": ["s:1"], "confidence": 0.9}]},
+            "price_range": {"lowest": 593, "highest": None, "currency": "INR"}, "products_seen": [seen]}
+    bad = [{"price_range": {"lowest": -1}}, {"products_seen": [{**seen, "rating": 7}]},
+           {"brand_preferences": [{"value": "Maxima", "confidence": 2}]}, {"products_seen": [{"title": "no frame"}]},
+           {"products_seen": [{**seen, "brand": 3}]}]
+    for schema in (full, quoted):
+        jsonschema.validate(good, schema)
+        for answer in bad:
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(answer, schema)
+    text = json.dumps(quoted, separators=(",", ":"))
+    assert '"default"' not in text and '"title":{"type":"string"}' in text  # a property named title stays
 
 
 def test_image_data_url_keeps_small_images_as_they_are(tmp_path):
