@@ -23,9 +23,9 @@ from agent.wiring import browser_config, start_demo_shop
 from benchmarks.common import percentile, write_results
 from catalog.files import load_products
 from shop.pages import product_href
-from tools.capture import browser as browser_module
 from tools.capture.browser import ShopperBrowser
 from tools.capture.frames import FrameStore
+from tools.capture.page import recorder as browser_module  # where capture calls extract_markup
 from tools.capture.privacy import redact_personal_details
 from tools.lines import ScreenLine
 
@@ -55,7 +55,7 @@ def _walk(shop_url: str, frames: FrameStore, count: int, text_layer: bool) -> di
     extract_markup = browser_module.extract_markup
     with ShopperBrowser(config, frames, session_id) as browser:
         # Timed where capture calls them, so the figures are the ones a capture pays.
-        browser._read_text_layer = _timed(reads, browser._read_text_layer)
+        browser.recorder.read = _timed(reads, browser.recorder.read)
         browser.page.content = _timed(html, browser.page.content)  # the HTML read behind each markup read
         browser_module.extract_markup = _timed(extraction, extract_markup)
         turn = 0

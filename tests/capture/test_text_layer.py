@@ -283,7 +283,7 @@ def test_a_failed_text_layer_read_keeps_the_frame_and_the_next_capture_reads_aga
     with ShopperBrowser(BrowserConfig(executable=CHROMIUM), store, session) as browser:
         browser.goto(f"{site}/aurora")
         first = browser.capture("navigation")
-        browser._cdp.detach()  # the DevTools session the text layer is read over goes away under it
+        browser.recorder.session.detach()  # the DevTools session the text layer is read over goes away under it
         browser.goto(f"{site}/alpine")
         failed = browser.capture("navigation")
         browser.goto(f"{site}/coast")

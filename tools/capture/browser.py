@@ -1,33 +1,31 @@
 """Headless Chromium through Playwright, restricted to allowed origins, taking viewport-only screenshots.
 
-Each screenshot comes with its text layer (``tools.capture.page.text_layer``, read while the privacy mask is on) and
-the product markup of its page (read once per document); personal details the page shows are blurred and
-dropped from the text layer before the frame is stored (``tools.capture.privacy.redact_personal_details``).
+Each screenshot comes with its text layer (read while the privacy mask is on) and the product markup of its page
+(read once per document); personal details the page shows are blurred and dropped from the text layer before
+the frame is stored. ``tools.capture.page.recorder.PageRecorder`` does those three; ``tools.capture.watchdog``
+turns a hung Chromium into a dead one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, CDPSession, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tools.capture.frames import FrameStore
-from tools.capture.page.markup import extract_markup
-from tools.capture.page.text_layer import read_text_layer
+from tools.capture.page.recorder import PageRecorder
 from tools.capture.phash import examine
-from tools.capture.privacy import MASK, UNMASK, redact_personal_details
-from tools.lines import ScreenLine, TextLayer
+from tools.capture.privacy import MASK, UNMASK
+from tools.capture.watchdog import Watchdog
+from tools.lines import TextLayer
 from tools.schemas import Frame
 
 log = logging.getLogger(__name__)
@@ -57,45 +55,6 @@ DEFAULT_RATE_HZ = 2.0
 RECYCLE_AFTER_REQUESTS = 600
 
 
-class Watchdog:
-    """Turns a hung Chromium into a dead one. Playwright bounds navigations and clicks, but not ``evaluate``, so a
-    browser that stops answering (a frozen renderer, a stopped process) would block a session forever. The
-    browser ``pet``s this on every step it makes; after ``limit_s`` without one, the watchdog SIGKILLs Chromium's
-    process group (Playwright launches Chromium as a group leader), the blocked call fails, and the session
-    ends as for a crash: interrupted, with every frame already stored kept."""
-
-    def __init__(self, limit_s: float, pid: int | None) -> None:
-        self.limit_s = limit_s
-        self.pid = pid
-        self.fired = ""  # why it killed the browser, once it has
-        self._last = time.monotonic()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="chromium-watchdog", daemon=True)
-        if pid is not None:
-            self._thread.start()
-
-    def pet(self) -> None:
-        self._last = time.monotonic()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def kill(self, why: str) -> None:
-        self.fired = f"Chromium stopped responding ({why}); it was killed"
-        log.warning("%s (process group %s)", self.fired, self.pid)
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except OSError as exc:  # it ended meanwhile
-            log.debug("killing Chromium: %s", exc)
-
-    def _run(self) -> None:
-        while not self._stop.wait(min(0.5, self.limit_s / 4)):
-            idle = time.monotonic() - self._last
-            if idle > self.limit_s:
-                self.kill(f"no progress for {idle:.0f} s, limit {self.limit_s:g} s")
-                return
-
-
 @dataclass
 class CaptureStats:
     captured: int = 0  # screenshots taken
@@ -109,12 +68,6 @@ class CaptureStats:
     text_layer_skipped: int = 0  # screenshots of a page too large to snapshot (read by OCR instead)
     redacted_lines: int = 0  # runs of personal details blurred in a screenshot and dropped from its text layer
     redacted_frames: int = 0  # screenshots with any such run
-
-
-# Why a text layer read may fail without the frame failing: the CDP session or page went away (Playwright), or a
-# snapshot of an unexpected shape (a Chromium that answers differently).
-TEXT_LAYER_ERRORS = (PlaywrightError, KeyError, IndexError, TypeError, ValueError)
-MAX_TEXT_LAYER_ELEMENTS = 40_000  # elements in the document; real product pages have a few thousand
 
 
 @dataclass
@@ -183,12 +136,8 @@ class ShopperBrowser:
         self.recycle_after = RECYCLE_AFTER_REQUESTS  # requests before recycle_if_worn swaps in a fresh page
         self._navigated = False
         self.watchdog: Watchdog | None = None
-        self._cdp: CDPSession | None = None  # for text layers, on the page it was opened for
-        self._cdp_page: Page | None = None
-        self._markup_of: tuple[str, float] | None = None  # (url, document) of the markup read last
-        self._markup: dict | None = None
-        # (png digest, url, page, its lines) of the last screenshot, whose text layer a same-pixels one reuses
-        self._last_shot: tuple[bytes, str, int, list[ScreenLine] | None] | None = None
+        # The text layer, markup and redaction beside each screenshot (tools/capture/page/recorder.py).
+        self.recorder = PageRecorder(self.stats, config.text_layer, config.redact_personal)
 
     def __enter__(self) -> Self:
         if not self.config.executable.exists():
@@ -233,7 +182,7 @@ class ShopperBrowser:
                     raise
                 log.debug("stopping Playwright after %r: %r", exc, error)
             self._browser = self._playwright = self.page = None
-            self._cdp = self._cdp_page = None
+            self.recorder.forget()
         hang = self.watchdog.fired if self.watchdog else ""
         if hang and isinstance(exc, Exception) and not isinstance(exc, BrowserGone):
             raise BrowserGone(hang) from exc  # whatever call the hang broke, say what happened
@@ -354,14 +303,7 @@ class ShopperBrowser:
             self.stats.masked_fields += int(state["masked"] or 0) + self._mask_subframes(MASK)
             try:
                 png = self.page.screenshot(full_page=False, type="png", animations="disabled", caret="hide")
-                digest = hashlib.sha256(png).digest()
-                shown = (digest, self.page.url, id(self.page))
-                if self._last_shot is not None and self._last_shot[:3] == shown and self._last_shot[3] is not None:
-                    lines = self._last_shot[3]  # the same pixels of the same page show the same text: no snapshot
-                    self.stats.text_layers += 1
-                else:  # still masked: masked fields and the live panel stay out of it
-                    lines = self._read_text_layer()
-                    self._last_shot = (*shown, lines)
+                lines = self.recorder.lines_of(self.page, png)  # still masked, as the screenshot was
             finally:
                 after = self.page.evaluate(_AFTER_SHOT)
                 self._mask_subframes(UNMASK)
@@ -375,15 +317,16 @@ class ShopperBrowser:
                               else f"the browser went away during capture: {exc}") from exc
         self.pet()
         self.stats.captured += 1
-        if lines is not None and self.config.redact_personal:
-            png, lines = self._redact(png, lines)
+        if lines is not None:
+            png, lines = self.recorder.redact(png, lines)
         facts = examine(png)
         if facts.blank:
             self.stats.blank += 1
             return None
         text_layer = None
         if lines is not None:
-            text_layer = TextLayer(lines=lines, markup=self._page_markup(url, float(after.get("document") or 0)))
+            text_layer = TextLayer(lines=lines, markup=self.recorder.markup(self.page, url,
+                                                                           float(after.get("document") or 0)))
         frame = self.frames.add(self.session_id, png, url=url, title=title, scroll_y=scroll_y, reason=reason,
                                 facts=facts, text_layer=text_layer)
         self.last_frame = frame
@@ -393,55 +336,6 @@ class ShopperBrowser:
             self.stats.kept += 1
         log.debug("captured %s (%s) in %.2fs", frame.frame_id, reason, time.perf_counter() - started)
         return frame
-
-    def _read_text_layer(self) -> list[ScreenLine] | None:
-        """The text layer of the viewport as it is now, over one CDP session per page; None when it is turned
-        off or cannot be read (counted: the frame is stored without one)."""
-        if not self.config.text_layer:
-            return None
-        try:
-            # A snapshot costs time with the size of the whole document: an enormous page gets none (its
-            # screenshots are read by OCR instead), so a capture stays within the hang watchdog's bound.
-            if self.page.evaluate("document.getElementsByTagName('*').length") > MAX_TEXT_LAYER_ELEMENTS:
-                self.stats.text_layer_skipped += 1
-                return None
-            if self._cdp is None or self._cdp_page is not self.page:  # first capture, or a fresh page
-                self._cdp, self._cdp_page = self.page.context.new_cdp_session(self.page), self.page
-            lines = read_text_layer(self.page, self._cdp)
-        except TEXT_LAYER_ERRORS as exc:
-            log.debug("no text layer for this frame of %s: %s", self.page.url, exc)
-            self.stats.text_layer_failed += 1
-            self._drop_cdp_session()  # the next capture opens a new one
-            return None
-        self.stats.text_layers += 1
-        return lines
-
-    def _drop_cdp_session(self) -> None:
-        session, self._cdp, self._cdp_page = self._cdp, None, None
-        if session is not None:
-            try:
-                session.detach()
-            except PlaywrightError as exc:  # already gone with its page
-                log.debug("detaching the text layer session: %s", exc)
-
-    def _redact(self, png: bytes, lines: list[ScreenLine]) -> tuple[bytes, list[ScreenLine]]:
-        png, lines, redacted = redact_personal_details(png, lines)
-        if redacted:
-            self.stats.redacted_lines += redacted
-            self.stats.redacted_frames += 1
-        return png, lines
-
-    def _page_markup(self, url: str, document: float) -> dict | None:
-        """The product markup of the document on show, read from its HTML on its first frame; None if the HTML
-        could not be had (its frames get none; a later frame tries again)."""
-        if self._markup_of != (url, document):
-            try:
-                html = self.page.content()
-            except PlaywrightError as exc:  # navigating away right now, or gone
-                log.debug("no markup for %s: %s", url, exc)
-                return None
-            self._markup_of, self._markup = (url, document), extract_markup(html, url)
-        return self._markup
 
     def _mask_subframes(self, script: str) -> int:
         """Run the mask (or unmask) script in every iframe too: a card field often lives in one."""

@@ -40,8 +40,9 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, CDPSession, Frame, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from tools.capture.browser import TEXT_LAYER_ERRORS, BrowserError, CaptureStats, origin_of
+from tools.capture.browser import BrowserError, CaptureStats, origin_of
 from tools.capture.frames import FrameStore
+from tools.capture.page.recorder import TEXT_LAYER_ERRORS
 from tools.capture.page.text_layer import Viewport, capture_snapshot, lines_from_snapshot
 from tools.capture.phash import examine
 from tools.capture.privacy import MASK, STYLE_ID, UNMASK, redact_personal_details
