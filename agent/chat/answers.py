@@ -27,6 +27,7 @@ def _recommendations(result: dict[str, Any]) -> list[str]:
         lines.extend(_product_line(item) for item in items)
     else:
         lines.append(f"No product fits {result['constraints']}.")
+    lines.extend(f"Note: {note}." for note in result.get("notes") or [])
     relaxation = result.get("relaxation")
     if relaxation:
         lines.append(relaxation["message"])
@@ -69,15 +70,20 @@ def _search(result: dict[str, Any]) -> list[str]:
 def answer(results: list[ToolResult]) -> str:
     """One answer for the turn's tool results, in the order they ran."""
     lines: list[str] = []
+    questions: list[str] = []
     for name, result, failed in results:
         if failed:
             if "skipped" not in result:
-                lines.append(f"I could not do that: {result['error']}")
+                error = result["error"]
+                lines.append(error if error.startswith("I did not understand") else f"I could not do that: {error}")
             continue
         if name in ("browse", "summarise_session"):
             lines += _summary(result) + _recommendations(result)
         elif name == "update_preferences":
             lines.append("Understood: " + "; ".join(result["changes"]) + ".")
+            lines.extend(f"Note: {note}." for note in result.get("notes") or [])
+            if result.get("question"):
+                questions.append(result["question"])
         elif name == "optimise":
             lines += _recommendations(result)
         elif name == "rerank_with_session":
@@ -91,4 +97,5 @@ def answer(results: list[ToolResult]) -> str:
             lines += _explanation(result)
         elif name == "search_catalog":
             lines += _search(result)
+    lines += questions[:1]  # one question at a time
     return "\n".join(lines) or "Done."

@@ -35,6 +35,7 @@ class ChatState(TypedDict, total=False):
     summary: dict[str, Any] | None
     base_constraints: dict[str, Any] | None
     constraints: dict[str, Any] | None
+    asked: dict[str, Any] | None  # what the shopper asked for in words, turn by turn (tools/recommend/requested.py)
     viewed_product_ids: list[str]
     recommendations: list[dict[str, Any]]
     optimizer: dict[str, Any] | None

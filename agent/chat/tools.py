@@ -20,9 +20,13 @@ from catalog.models import Product
 from shop.server import DemoShop
 from tools.capture.personas import DEMO_PERSONA, PERSONAS
 from tools.recommend.candidates import SESSION_WEIGHT, retrieve, with_session_scores
+from tools.recommend.catalog_terms import WEAK, CatalogTerms
 from tools.recommend.explain import recommendations
+from tools.recommend.hybrid import retrieve_request
+from tools.recommend.lexical import LexicalIndex
 from tools.recommend.optimizer import select
-from tools.recommend.preferences import PreferenceError, PreferenceUpdate, apply_update, describe
+from tools.recommend.preferences import PreferenceError, PreferenceUpdate, describe
+from tools.recommend.requested import Asked, apply_request, read_update
 from tools.schemas import BehaviorSummary, Constraints, Recommendation
 from tools.sessions.models import SessionModel, SessionModelError, load_model
 
@@ -40,6 +44,8 @@ class ChatContext:
     runtime: Runtime
     _shop: DemoShop | None = None
     _session_model: SessionModel | None = None
+    _terms: CatalogTerms | None = None
+    _lexical: LexicalIndex | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @property
@@ -61,6 +67,20 @@ class ChatContext:
             except SessionModelError as exc:
                 raise ToolError(str(exc)) from exc
         return self._session_model
+
+    @property
+    def terms(self) -> CatalogTerms:
+        """The catalog's categories, brands and price bands, for reading requests (built on first need)."""
+        if self._terms is None:
+            self._terms = CatalogTerms.from_products(self.runtime.shop_products)
+        return self._terms
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """BM25 over the catalog, for hybrid retrieval (built on first need)."""
+        if self._lexical is None:
+            self._lexical = LexicalIndex(self.runtime.shop_products)
+        return self._lexical
 
     @property
     def brands(self) -> list[str]:
@@ -154,7 +174,7 @@ def _after_summary(ctx: ChatContext, run: dict[str, Any]) -> tuple[dict[str, Any
     constraints = Constraints.model_validate(run["constraints"])
     state: State = {"session_id": run["session_id"], "summary": run["summary"],
                     "base_constraints": constraints.model_dump(), "constraints": constraints.model_dump(),
-                    "viewed_product_ids": run.get("viewed_product_ids", [])}
+                    "viewed_product_ids": run.get("viewed_product_ids", []), "asked": None}
     result, update = optimise(ctx, state, OptimiseArgs())
     return {"session_id": run["session_id"], "frames": len(run["frame_ids"]),
             "summary": _summary_brief(summary), **result}, {**state, **update}
@@ -201,7 +221,12 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
     viewed = state.get("viewed_product_ids") or []
     store, settings = ctx.runtime.store, ctx.runtime.settings
     # The filtered pool holds the best matches; the unfiltered one lets the optimiser name what blocks a short list.
-    pool = retrieve(store, constraints, exclude_ids=viewed, unfiltered_pool=UNFILTERED_POOL)
+    notes: list[str] = []
+    if state.get("asked"):  # the shopper said what they want: hybrid retrieval honours the words
+        pool, notes = retrieve_request(store, ctx.lexical, constraints, Asked.model_validate(state["asked"]),
+                                       exclude_ids=viewed, unfiltered_pool=UNFILTERED_POOL, turn=_turn(state))
+    else:
+        pool = retrieve(store, constraints, exclude_ids=viewed, unfiltered_pool=UNFILTERED_POOL)
     weight = state.get("session_weight") or 0.0
     if weight and viewed:  # the session-based variant: what other shoppers viewed with these products
         scores = ctx.session_model.score(viewed, [c.product_id for c in pool])
@@ -209,12 +234,16 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
     selection = select(pool, constraints, time_limit_s=settings.solver_time_limit_s)
     recs = recommendations(selection, constraints)
     report = selection.report
+    if any(note.startswith("only ") for note in notes):  # the said terms explain the short list, not Constraints
+        selection = type(selection)(selection.chosen, selection.choice_probability, report, [])
+        report = report.model_copy(update={"relaxation": None})
     result = {
         "constraints": describe(constraints),
         "recommendations": [{"rank": r.rank, "product_id": r.product_id, "title": r.title, "brand": r.brand,
                              "price": r.price, "currency": r.currency, "score": r.score} for r in recs],
         "status": report.status,
         "unmet": selection.unmet,
+        "notes": notes,
         "relaxation": report.relaxation.model_dump() if report.relaxation else None,
         "session_weight": weight,
     }
@@ -231,17 +260,50 @@ def rerank_with_session(ctx: ChatContext, state: State, args: RerankArgs) -> tup
     return result, {**update, "session_weight": args.weight}
 
 
+def _turn(state: State) -> int:
+    """The number of the shopper's current message in this thread."""
+    return max(1, sum(getattr(m, "type", "") == "human" for m in state.get("messages") or []))
+
+
+def _understood(parsed: Any) -> dict[str, Any]:
+    skip = {"said", "nearest", "type_how"}
+    return {k: v for k, v in parsed.model_dump().items() if k not in skip and v not in (None, False, [], "")}
+
+
 def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -> tuple[dict[str, Any], State]:
     current = Constraints.model_validate(state["constraints"]) if state.get("constraints") else \
         Constraints(k=ctx.runtime.settings.k, max_per_brand=2)
     base = Constraints.model_validate(state["base_constraints"]) if state.get("base_constraints") else None
+    asked = Asked.model_validate(state["asked"]) if state.get("asked") else Asked()
     shown = _shown(state)
+    parsed = read_update(args, ctx.terms)
+    if parsed.type_how == "unknown" and parsed.type_similarity < WEAK and not parsed.understood():
+        raise ToolError(_question(parsed, ctx.terms))
     try:
-        new, changes = apply_update(current, args, base=base, shown=shown, brands=ctx.brands,
-                                    products=ctx.products([r.product_id for r in shown]))
+        new, asked, changes, notes = apply_request(
+            current, asked, parsed, base=base, shown=shown, brands=ctx.brands,
+            products=ctx.products([r.product_id for r in shown]), terms=ctx.terms, turn=_turn(state))
     except PreferenceError as exc:
+        if str(exc) == "no change was asked for" and parsed.said:
+            raise ToolError(_question(parsed, ctx.terms)) from exc
         raise ToolError(str(exc)) from exc
-    return {"changes": changes, "constraints": describe(new)}, {"constraints": new.model_dump()}
+    result: dict[str, Any] = {"changes": changes, "notes": notes, "understood": _understood(parsed),
+                              "constraints": describe(new)}
+    if parsed.ignored:
+        result["notes"] = [*notes, f"I did not use '{' '.join(parsed.ignored)}'"]
+    if parsed.type_how == "unknown" and parsed.nearest:
+        result["question"] = f"Did you mean {', '.join(parsed.nearest[:-1])} or {parsed.nearest[-1]}?"
+    if not (new.query or new.categories):
+        result["question"] = "What kind of product is it (for example wallets, coffee mugs or watches)?"
+    return result, {"constraints": new.model_dump(), "asked": asked.model_dump()}
+
+
+def _question(parsed: Any, terms: CatalogTerms) -> str:
+    """A message nothing could be taken from: say so, and ask one question."""
+    near = f" ('{parsed.product_type}' is no product type of this catalog; the nearest are " \
+           f"{', '.join(parsed.nearest)})" if parsed.product_type and parsed.nearest else ""
+    return (f"I did not understand '{parsed.said}' as a shopping request{near}. What are you looking for? For "
+            "example 'black leather wallet for my dad, under 1500' or 'a coffee mug around 300'.")
 
 
 def _rank(state: State, rank: int) -> Recommendation:
@@ -281,8 +343,11 @@ TOOLS: dict[str, ChatTool] = {t.name: t for t in [
              SearchArgs, search_catalog),
     ChatTool("optimise", "Choose and rank products with the OR-Tools MNL optimiser under the current "
              "preferences.", OptimiseArgs, optimise),
-    ChatTool("update_preferences", "Change the shopper's preferences (budget, brands, colours, rating, "
-             "how many, more like #N, cheaper, start over). Call optimise afterwards.", PreferenceUpdate,
+    ChatTool("update_preferences", "Change the shopper's preferences. Pass the shopper's message verbatim as "
+             "'request' (it is read by rules that know the catalog: product type, colour, material, who it is for, "
+             "occasion, brands in or out, price such as 'under 1500', 'around 2k', 'more premium', 'cheaper', "
+             "rating, how many, more like #N, start over); structured fields may add to it. Call optimise "
+             "afterwards.", PreferenceUpdate,
              update_preferences),
     ChatTool("rerank_with_session", "Re-rank with a session model trained on other shoppers' click logs: "
              "products often viewed with the ones in this session move up (weight 0 turns it off).", RerankArgs,

@@ -85,6 +85,27 @@ def _matches(product: Product, constraints: Constraints) -> dict[str, list[str]]
     return matches
 
 
+def candidate(product: Product, similarity: float, constraints: Constraints, top_price: float,
+              bonus: float = 0.0, matches: dict[str, list[str]] | None = None) -> Candidate:
+    """One product as a candidate: its MNL utility (module docstring) plus ``bonus``, and what it matches."""
+    utility = WEIGHTS["similarity"] * similarity + bonus
+    if product.brand and product.brand.casefold() in {b.casefold() for b in constraints.preferred_brands}:
+        utility += WEIGHTS["brand"]
+    colour_keys = {c.casefold() for c in constraints.preferred_colours}
+    title = product.title.casefold()
+    if colour_keys & ({(product.colour or "").casefold()} | {c for c in colour_keys if c in title}):
+        utility += WEIGHTS["colour"]
+    if product.rating is not None:
+        utility += WEIGHTS["rating"] * (product.rating - 3.0) / 2.0
+    utility += WEIGHTS["price_fit"] * _price_fit(product.price, constraints)
+    return Candidate(
+        product_id=product.id, title=product.title, brand=product.brand, price=product.price,
+        currency=product.currency, category_path=product.category_path, rating=product.rating,
+        colour=product.colour, similarity=round(similarity, 6), utility=math.exp(utility),
+        value=_value(product, constraints, top_price), matches={**_matches(product, constraints), **(matches or {})},
+    )
+
+
 def retrieve(
     store: CatalogStore, constraints: Constraints, exclude_ids: list[str] = (), pool: int = RETRIEVAL_POOL,
     hard_filters: bool = True, unfiltered_pool: int = 0,
@@ -101,27 +122,8 @@ def retrieve(
         known = {hit.product.id for hit in hits}
         hits += [hit for hit in store.search(constraints.query, unfiltered, limit=unfiltered_pool)
                  if hit.product.id not in known]
-    brand_keys = {b.casefold() for b in constraints.preferred_brands}
-    colour_keys = {c.casefold() for c in constraints.preferred_colours}
     top_price = constraints.max_price or max((hit.product.price or 0.0 for hit in hits), default=0.0)
-    candidates = []
-    for hit in hits:
-        product = hit.product
-        utility = WEIGHTS["similarity"] * hit.similarity
-        if product.brand and product.brand.casefold() in brand_keys:
-            utility += WEIGHTS["brand"]
-        title = product.title.casefold()
-        if colour_keys & ({(product.colour or "").casefold()} | {c for c in colour_keys if c in title}):
-            utility += WEIGHTS["colour"]
-        if product.rating is not None:
-            utility += WEIGHTS["rating"] * (product.rating - 3.0) / 2.0
-        utility += WEIGHTS["price_fit"] * _price_fit(product.price, constraints)
-        candidates.append(Candidate(
-            product_id=product.id, title=product.title, brand=product.brand, price=product.price,
-            currency=product.currency, category_path=product.category_path, rating=product.rating,
-            colour=product.colour, similarity=round(hit.similarity, 6), utility=math.exp(utility),
-            value=_value(product, constraints, top_price), matches=_matches(product, constraints),
-        ))
+    candidates = [candidate(hit.product, hit.similarity, constraints, top_price) for hit in hits]
     if hard_filters and not unfiltered_pool:  # the ones Chroma cannot express: excluded brands and colours
         check = HardFilter(constraints)
         candidates = [c for c in candidates if check.ok(c)]

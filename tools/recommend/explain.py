@@ -6,7 +6,17 @@ from tools.recommend.optimizer import Selection
 from tools.schemas import Constraints, Recommendation
 
 
+def _said_turns(frame_ids: list[str]) -> list[int]:
+    """The messages a term was typed in ("said:N" provenance), when it was typed rather than viewed."""
+    return sorted({int(f.split(":", 1)[1]) for f in frame_ids if f.startswith("said:")})
+
+
+def _as_said(turns: list[int]) -> str:
+    return f", as you said (message {', '.join(map(str, turns))})"
+
+
 def _cite(frame_ids: list[str]) -> str:
+    frame_ids = [f for f in frame_ids if not f.startswith("said:")]
     if not frame_ids:
         return ""
     numbers = sorted({int(f.rsplit(":", 1)[1]) for f in frame_ids if ":" in f})
@@ -24,13 +34,19 @@ def recommendations(selection: Selection, constraints: Constraints) -> list[Reco
     for rank, candidate in enumerate(selection.chosen, start=1):
         reasons = []
         for match, frames in candidate.matches.items():
+            turns = _said_turns(frames)
             if match == "price in your range" and candidate.price is not None:
                 band = f"{money(constraints.min_price or 0, candidate.currency)}-" \
                        f"{money(constraints.max_price or 0, candidate.currency)}"
                 reasons.append(f"{money(candidate.price, candidate.currency)} is within your {band} band"
-                               + _cite(frames))
+                               + (_as_said(turns) if turns else _cite(frames)))
+            elif match == "price within your budget" and candidate.price is not None:
+                reasons.append(f"{money(candidate.price, candidate.currency)} is within your budget of up to "
+                               f"{money(constraints.max_price or 0, candidate.currency)}" + _as_said(turns))
             elif match.startswith("session: "):  # from the session model, not from a screenshot
                 reasons.append(match.removeprefix("session: "))
+            elif turns:  # typed by the shopper: cited as said, never as viewed
+                reasons.append(f"{match}{_as_said(turns)}")
             else:
                 reasons.append(f"matches the {match} you viewed" + _cite(frames))
         if candidate.rating is not None:

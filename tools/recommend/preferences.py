@@ -43,6 +43,12 @@ class PreferenceUpdate(BaseModel):
     query: str | None = Field(None, description="new search terms")
     objective: Literal["relevance", "revenue", "mixed"] | None = None
     reset: bool = Field(False, description="start over from the browsing summary")
+    request: str | None = Field(None, description="the shopper's message in their own words, verbatim: it is read "
+                                "by the same rules for every chat model (product type, colour, material, who it "
+                                "is for, occasion, brands, price such as 'around 2k' or 'more premium', rating)")
+    product_type: str | None = Field(None, description="the kind of product asked for, e.g. 'wallet'")
+    materials: list[str] = Field(default_factory=list, description="materials asked for, e.g. leather")
+    recipient: str | None = Field(None, description="who it is for, e.g. 'my dad', 'women'")
 
 
 def resolve_brand(name: str, brands: list[str]) -> str:

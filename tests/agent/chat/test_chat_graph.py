@@ -97,7 +97,7 @@ def test_threads_keep_separate_memories():
     model = LocalChatModel()
     first, second = _session(model, "alice", saver), _session(model, "bob", saver)
     first.ask("help")
-    first.ask("what is the weather")
+    first.ask("hello")
     second.ask("help")
     assert first.turns_so_far() == 2 and second.turns_so_far() == 1
     bob_said = [m.content for m in second.state["messages"] if isinstance(m, HumanMessage)]
