@@ -15,6 +15,7 @@ from benchmarks.common import print_rows, write_results
 STAGES = {
     "capture": "screenshots kept per second (scrolling, idle, fastest rate)",
     "reader": "offline screen reader latency per frame (new and cached)",
+    "text_layer": "text layer read per screenshot, capture with and without it, markup and redaction cost",
     "pipeline": "browse-and-recommend of a 10-page session, wall time by stage, and summary latency",
     "catalog": "catalog ingest (products/s), store size, search p50/p95 with and without filters",
     "optimizer": "optimiser solve time by candidate count",
@@ -32,6 +33,10 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], dict]]:
     def reader() -> dict:
         from benchmarks.reader import measure
         return measure(frame_count=8 if quick else 30)
+
+    def text_layer() -> dict:
+        from benchmarks.text_layer import measure
+        return measure(frame_count=30 if quick else 120)
 
     def pipeline() -> dict:
         from benchmarks.pipeline import measure
@@ -51,7 +56,8 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], dict]]:
         from benchmarks.live import measure
         return measure(seconds=30.0 if quick else 120.0)
 
-    return {"capture": capture, "reader": reader, "pipeline": pipeline, "catalog": catalog, "optimizer": optimizer,
+    return {"capture": capture, "reader": reader, "text_layer": text_layer, "pipeline": pipeline, "catalog": catalog,
+            "optimizer": optimizer,
             "live": live}
 
 
