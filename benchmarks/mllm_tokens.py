@@ -106,10 +106,38 @@ def summary_values(summary: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def coverage(summary: dict[str, Any], text: str) -> dict[str, Any]:
+    """Whether the page text carries every value the offline reader read, value by value and field by field (a
+    field counts as carried when all its values are in the text)."""
     haystack = _compact(text)
     values = summary_values(summary)
     missing = [f"{field}: {value}" for field, value in values if _compact(value) not in haystack]
-    return {"values": len(values), "found": len(values) - len(missing), "missing": missing}
+    fields = sorted({field for field, _ in values})
+    carried = [f for f in fields if not any(m.startswith(f + ":") for m in missing)]
+    return {"values": len(values), "found": len(values) - len(missing), "missing": missing,
+            "fields_filled": fields, "fields_carried": carried}
+
+
+def breakdown(messages: list[dict], schema_text: str) -> dict[str, Any]:
+    """Where a text-layer request's tokens go: the prompt's own words, the schema it quotes, the shared rows, each
+    visit's text (its header, page text and markup line) and image, and screenshots sent without page text."""
+    if not messages:
+        return {}
+    parts = messages[0]["content"]
+    prompt = parts[0]["text"]
+    quoted = text_tokens(schema_text) if schema_text in prompt else 0
+    result: dict[str, Any] = {"prompt_words": text_tokens(prompt) - quoted, "prompt_schema": quoted,
+                              "shared_rows": 0, "visits": []}
+    for part in parts[1:]:
+        if part["type"] == "image_url":
+            tokens = request_tokens({"messages": [{"role": "user", "content": [part]}]}).image
+            if result["visits"]:
+                result["visits"][-1]["image"] = tokens
+        elif part["text"].startswith("Shared rows:"):
+            result["shared_rows"] = text_tokens(part["text"])
+        else:
+            kind = "visit" if part["text"].startswith("Page visit") else "screenshot"
+            result["visits"].append({"kind": kind, "text": text_tokens(part["text"]), "image": 0})
+    return result
 
 
 def measure_session(runtime: Runtime, persona: Persona, shop_url: str) -> dict[str, Any]:
@@ -127,6 +155,7 @@ def measure_session(runtime: Runtime, persona: Persona, shop_url: str) -> dict[s
     text_layer["prompt"] = text_tokens(prompt)  # the template and the schema it quotes: the same for any session
     text_layer["prompt_schema"] = text_tokens(schema)
     text_layer["page_text"] = text_layer["text"] - text_layer["prompt"]
+    parts = breakdown(messages["text_layer"], schema)
     return {
         "session": persona.name, "session_id": state["session_id"], "frames": len(frames), "unique": len(unique),
         "visits": len(visits(unique)),
@@ -136,6 +165,7 @@ def measure_session(runtime: Runtime, persona: Persona, shop_url: str) -> dict[s
         "ratio_with_schema": round(text_layer["total"] / naive["total"], 3),
         "screenshots_ratio": round(modes["screenshots"]["text_and_image"] / naive["text_and_image"], 3),
         "summary_values_in_page_text": coverage(state["summary"], sent_text(messages["text_layer"])),
+        "text_layer_breakdown": parts,
         "recommended_ids": [r["product_id"] for r in state["recommendations"]],
     }
 
@@ -196,6 +226,18 @@ def main() -> None:
     print(_table(payload["sessions"]))
     print(f"all sessions: text layer / naive = {payload['overall_ratio']:.1%} of text+image tokens "
           f"(target {TARGET:.0%}); {time.perf_counter() - started:.0f} s")
+    print("\nwhere the text-layer request's tokens go (prompt words + quoted schema + shared rows; then per visit "
+          "text/image):")
+    for r in payload["sessions"]:
+        b = r["text_layer_breakdown"]
+        visits_text = " ".join(f"{v['text']}/{v['image']}" for v in b["visits"])
+        print(f"  {r['session']:<16}{b['prompt_words']:>5} + {b['prompt_schema']:>4} + {b['shared_rows']:>3};  "
+              f"{visits_text}")
+    print("\nsummary fields the offline reader filled, and those whose every value the text-layer request carries:")
+    for r in payload["sessions"]:
+        cov = r["summary_values_in_page_text"]
+        print(f"  {r['session']:<16}{len(cov['fields_carried'])}/{len(cov['fields_filled'])} fields "
+              f"({', '.join(cov['fields_filled'])})")
     for r in payload["sessions"]:
         if r["summary_values_in_page_text"]["missing"]:
             print(f"{r['session']}: not in the page text: {'; '.join(r['summary_values_in_page_text']['missing'])}")

@@ -267,9 +267,9 @@ def test_each_page_visit_goes_as_its_compact_text_and_one_downscaled_screenshot(
 
 def test_the_text_layer_mode_costs_a_quarter_of_every_unique_frame_at_full_size(store):
     """The prompt tokens of one summary of the session, as the fake server estimates them. Issue 18 aims at 20% of
-    the naive pipeline; this session comes to 24%: the prompt with its schema (about 1,290 tokens) is half of the
-    text-layer request, the pages' text (3 visits) about 930 tokens and the images 255. Fewer, longer visits do
-    better; the demo shop's persona sessions come to 28-38% (benchmarks/mllm_tokens.py)."""
+    the naive pipeline; this session comes to 23%: the prompt with its compact schema (about 1,150 tokens) is half
+    of the text-layer request, the pages' text (3 visits) about 930 tokens and the images 255. Fewer, longer visits
+    do better; the demo shop's persona sessions come to 26-36% (benchmarks/mllm_tokens.py)."""
     frames = reading_session(store)
     with FakeOpenAI([_answer(frames), _answer(frames)]) as server:
         naive = MllmSummariser(_client(server), "fake-vision", max_pixels=10**9, max_frames=10**6,
