@@ -14,18 +14,19 @@ from price_parser import Price as ParsedPrice
 
 # Symbols and codes; letters-only codes need word boundaries so "EUR" in "EUROPE" is not a currency.
 _SYMBOLS = (r"US\$|C\$|CA\$|A\$|AU\$|NZ\$|R\$|S\$|HK\$|NT\$|[$€£¥₹₽₺₴₩₪₫฿₸₾₱]|Rs\.?|zł|Kč|руб\.?|грн\.?|"
-            r"лв\.?|тг|ر\.س|د\.إ|ج\.م|元|円|원")
+            r"лв\.?|тг|б\.\s?р\.|ر\.س|د\.إ|ج\.م|元|円|원")
 _CODES = (r"USD|EUR|GBP|INR|CAD|AUD|NZD|CHF|SEK|NOK|DKK|PLN|CZK|HUF|RON|RUB|UAH|TRY|BRL|MXN|JPY|CNY|AED|SAR|"
-          r"ZAR|SGD|HKD|BGN|lei|Lei|LEI|kr|Ft|RSD|HRK|ISK")
+          r"ZAR|SGD|HKD|BGN|BYN|lei|Lei|LEI|kr|Ft|RSD|HRK|ISK")
 _CURRENCY = rf"(?:{_SYMBOLS}|\b(?:{_CODES})\b\.?)"
-_NUMBER = r"\d{1,3}(?:[.,  ' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_NUMBER = r"\d{1,3}(?:[.,\u00a0\u202f' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _PRICE = re.compile(
     rf"(?P<before>{_CURRENCY})\s?(?P<num1>{_NUMBER})(?:,-|\.-)?"
-    rf"|(?P<num2>{_NUMBER})(?:,-|\.-)?\s?(?P<after>{_CURRENCY})"
+    rf"|(?<![^\W\d_])(?P<num2>{_NUMBER})(?:,-|\.-)?\s?(?P<after>{_CURRENCY})"  # not a word's end ("dummy1$")
 )
 _LIST_WORDS = re.compile(
     r"\b(?:was|rrp|m\.?r\.?p|list price|regular|reg\.|before|originally|uvp|statt|vorher|avant|prix de r[ée]f"
-    r"|prix conseill[ée]|era|antes|prima|invece di|precio anterior|pre[țt] vechi|typical price|strike)\b",
+    r"|prix conseill[ée]|era|antes|prima|invece di|precio anterior|pre[țt] vechi|typical price|strike)\b"
+    r"|原價|原价|定價|定价|市價|市价|定価|参考価格|希望小売価格|정가|소비자가",  # CJK "original price", no \b
     re.IGNORECASE)
 _UNIT_WORDS = re.compile(r"(?:/|\bper\s|\bpro\s|\bje\s|\bpar\s)\s*(?:\d+\s*)?(?:kg|g|l|ml|m|m²|m2|cl|st|stk|piece|"
                          r"unit|item|oz|lb|100\s*g|100\s*ml)\b", re.IGNORECASE)
@@ -34,7 +35,25 @@ _INSTALMENT_WORDS = re.compile(r"(?:/\s*(?:mo|month|mth|monat|mois|mes)\b|\bper 
                                re.IGNORECASE)
 # Word starts, so compounds count too ("Versandkosten", "Lieferkosten", "shipping-cost").
 _SHIPPING_WORDS = re.compile(r"\b(?:shipping|delivery|deliver|postage|versand|liefer|livraison|frais de port|"
-                             r"env[ií]o|spedizione|frete|transport|dostaw|doprav|verzend)", re.IGNORECASE)
+                             r"env[ií]o|spedizione|frete|transport|dostaw|doprav|verzend|доставк)|배송|運費|运费|送料|配送",
+                             re.IGNORECASE)
+# "Free delivery over £30", "Gifts under $100", "무료배송 9,800원 이상": a threshold, not a price.
+_THRESHOLD_BEFORE = re.compile(r"\b(?:under|over|above|below|up to|less than|more than|orders? of|spend|min\.?|"
+                               r"minimum|à moins de|moins de|plus de|dès|unter|über|bis zu|ab einem|hasta|más de|"
+                               r"menos de|fino a|sotto i|oltre|sopra|до|powyżej|poniżej|nad|pod)\s*$", re.IGNORECASE)
+_THRESHOLD_AFTER = re.compile(r"^\s*(?:or more|and (?:up|over|above)|und mehr|et plus|o más|e oltre|"
+                              r"이상|以上|以下|이하)", re.IGNORECASE)
+_FREE_WORDS = re.compile(r"\b(?:free|gratuit|gratuite|gratis|kostenlos|gratuito|gratuita|darmowa|zdarma|ingyenes|"
+                         r"бесплатн\w*)|무료|免運|免运|送料無料", re.IGNORECASE)
+# An auction's estimate and opening bid are not what the lot sells for; its current bid is ("$200 2 bids").
+_ESTIMATE_WORDS = re.compile(r"\b(?:estimate[ds]?|estimation|starting (?:bid|price)|opening bid|start(?:ing)? at|"
+                             r"schätz(?:preis|wert|ung)|startpreis|mindestgebot|mise à prix|prix de départ|stima|"
+                             r"base d'asta|precio de salida|valor estimado)\b", re.IGNORECASE)
+_BID_AFTER = re.compile(r"^\s*(?:\(?\d+\s*(?:bids?|gebote?|enchères?|ofertas|offerte|pujas)\b)", re.IGNORECASE)
+# "Price: $87.11", "Preis 19,99 €": the page says which amount is the price.
+_PRICE_LABEL = re.compile(r"(?:\b(?:price|our price|sale price|now|preis|unser preis|jetzt|prix|precio|prezzo|"
+                          r"preço|cena|цена|pris|hinta|fiyat|ár|pret|preț|offer price|deal price)"
+                          r"|價格|价格|価格|販売価格|售價|售价|특가|판매가|가격)\s*[:：]?\s*$", re.IGNORECASE)
 _SAVING_WORDS = re.compile(r"\b(?:save|you save|saving|off|discount|économisez|sparen|sie sparen|ahorra|"
                            r"risparmi|rabatt|coupon|cashback|points?)\b", re.IGNORECASE)
 _CODE_OF_SYMBOL = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "Rs": "INR",
@@ -43,7 +62,7 @@ _CODE_OF_SYMBOL = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "J
                    "lei": "RON", "Lei": "RON", "LEI": "RON", "Ft": "HUF", "лв": "BGN", "лв.": "BGN", "₩": "KRW",
                    "₪": "ILS", "฿": "THB", "₫": "VND", "₸": "KZT", "тг": "KZT", "ر.س": "SAR", "د.إ": "AED",
                    "ج.م": "EGP", "元": "CNY", "円": "JPY", "원": "KRW", "NT$": "TWD", "₾": "GEL", "₱": "PHP",
-                   "грн.": "UAH"}
+                   "грн.": "UAH", "б.р.": "BYN", "б. р.": "BYN"}
 MAX_AMOUNT = 10_000_000
 
 
@@ -60,6 +79,9 @@ class PriceMention:
     instalment: bool = False  # "/month"
     shipping: bool = False  # a delivery charge
     saving: bool = False  # "save £20", "20 € off"
+    threshold: bool = False  # "free delivery over £30", "gifts under $100"
+    labelled: bool = False  # "Price: $87.11"
+    range_low: bool = False  # the first amount of a range ("352,00 – 376,45 б.р.")
 
 
 def _currency_code(symbol: str) -> str:
@@ -68,27 +90,51 @@ def _currency_code(symbol: str) -> str:
 
 
 def find_price_mentions(text: str) -> list[PriceMention]:
-    """Every currency-marked amount in ``text``, in reading order."""
-    mentions: list[PriceMention] = []
+    """Every currency-marked amount in ``text``, in reading order (a range's first amount included)."""
+    found: list[tuple[int, int, float, str]] = []  # start, end, amount, currency
     for match in _PRICE.finditer(text):
         number = match.group("num1") or match.group("num2")
         symbol = match.group("before") or match.group("after")
-        parsed = ParsedPrice.fromstring(number.replace(" ", " ").replace(" ", " "),
-                                        decimal_separator=_decimal_separator(number))
-        amount = parsed.amount_float
-        if amount is None or not 0 < amount < MAX_AMOUNT:
+        amount = _parse(number)
+        if amount is None:
             continue
-        # Words before a price belong to it only back to the previous price ("was £450 now £399").
-        before = text[max(mentions[-1].end if mentions else 0, match.start() - 24):match.start()]
-        after = text[match.end():match.end() + 24]
-        around = before + " " + after
+        if match.group("num2") and (low := _RANGE_LOW.search(text[:match.start()])) is not None \
+                and (low_amount := _parse(low.group("num"))) is not None and low_amount < amount:
+            found.append((low.start("num"), low.end("num"), low_amount, "range"))
+        found.append((match.start(), match.end(), amount, _currency_code(symbol)))
+    mentions: list[PriceMention] = []
+    for k, (start, end, amount, currency) in enumerate(found):
+        range_low = currency == "range"
+        if range_low:
+            currency = found[k + 1][3]
+        # Words around a price belong to it only up to the neighbouring prices ("was £450 now £399",
+        # "$87.11 + $99.23 Shipping").
+        before = text[max(found[k - 1][1] if k else 0, start - 24):start]
+        after = text[end:min(found[k + 1][0] if k + 1 < len(found) else len(text), end + 24)]
+        # "$19.99 FREE Shipping" is a price with free delivery, not a delivery charge.
+        free_after = (m := _FREE_WORDS.search(after)) is not None and not _SHIPPING_WORDS.search(after[:m.start()])
+        shipping = bool(_SHIPPING_WORDS.search(before)) or (bool(_SHIPPING_WORDS.search(after)) and not free_after)
         mentions.append(PriceMention(
-            amount=round(amount, 2), currency=_currency_code(symbol), start=match.start(), end=match.end(),
+            amount=round(amount, 2), currency=currency, start=start, end=end,
             list_price=bool(_LIST_WORDS.search(before)), unit_price=bool(_UNIT_WORDS.match(after.lstrip())),
             instalment=bool(_INSTALMENT_WORDS.search(after[:16]) or _INSTALMENT_WORDS.search(before[-12:])),
-            shipping=bool(_SHIPPING_WORDS.search(around)), saving=bool(_SAVING_WORDS.search(around)),
+            shipping=shipping, saving=bool(_SAVING_WORDS.search(before + " " + after)),
+            threshold=bool(_THRESHOLD_BEFORE.search(before) or _THRESHOLD_AFTER.match(after)
+                           or _ESTIMATE_WORDS.search(text[max(0, start - 24):start])
+                           or (_FREE_WORDS.search(before) and not _PRICE_LABEL.search(before))),
+            labelled=bool(_PRICE_LABEL.search(before) or _BID_AFTER.match(after)), range_low=range_low,
         ))
     return mentions
+
+
+_RANGE_LOW = re.compile(rf"(?P<num>{_NUMBER})\s?[–—-]\s?$")
+
+
+def _parse(number: str) -> float | None:
+    parsed = ParsedPrice.fromstring(number.replace("\u202f", " ").replace("\xa0", " "),
+                                    decimal_separator=_decimal_separator(number))
+    amount = parsed.amount_float
+    return amount if amount is not None and 0 < amount < MAX_AMOUNT else None
 
 
 def _decimal_separator(number: str) -> str | None:

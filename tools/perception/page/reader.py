@@ -40,8 +40,10 @@ _RELATED = re.compile(r"(?:customers (?:who|also)|also (?:bought|viewed|like)|yo
 _TITLE_PREFIX = re.compile(r"^\s*(?:details about|über|détails sur|dettagli su|detalles de)\s+", re.IGNORECASE)
 
 
+_PRICE_ITEMPROPS = {"price", "lowprice", "offers", "saleprice"}
 SCROLL_STEP = 680.0  # px a shopper scrolls between two views (85% of an 800 px viewport), when not told
 TITLE_CANDIDATES = 6
+ORDER_BONUS = 1.5
 
 
 class _Page:
@@ -179,7 +181,9 @@ class PageReader:
         best: tuple[float, tuple[int, Segment] | None, PriceCandidate | None] = (float("-inf"), None, None)
         for title_score, v, segment in titles or [(0.0, -1, None)]:
             title = (v, segment) if segment is not None else None
-            priced = [(c.score + self._proximity(page, c, title), c) for c in candidates if c.score > 0]
+            order = self._order_after(page, candidates, title)
+            priced = [(c.score + self._proximity(page, c, title) + order.get(id(c), 0.0), c)
+                      for c in candidates if c.score > 0]
             price_score, price = max(priced, key=lambda item: (item[0], -item[1].view, -item[1].segment.y0),
                                      default=(0.0, None))
             total = title_score + max(0.0, price_score)
@@ -208,7 +212,7 @@ class PageReader:
             return []
         currency = next((c for other in same_row(view, s) if abs(other.x1 - s.x0) < 2 * s.font_size
                          or abs(s.x1 - other.x0) < 2 * s.font_size if (c := currency_only(other.text))), None)
-        if currency is None and not any("price" in p.casefold() for p in s.itemprops):
+        if currency is None and not any(p.casefold() in _PRICE_ITEMPROPS for p in s.itemprops):
             return []
         return [PriceMention(amount=amount, currency=currency or "", start=0, end=len(s.text))]
 
@@ -221,12 +225,16 @@ class PageReader:
         score = 1.0 + min(3.0, 2.0 * max(0.0, s.font_size / page.body - 1.0))
         if s.font_weight >= 600:
             score += 0.4
-        if any("price" in p.casefold() for p in s.itemprops):
+        if any(p.casefold() in _PRICE_ITEMPROPS for p in s.itemprops):
             score += 2.0
-        if m.unit_price or m.instalment or m.shipping or m.saving:
+        if m.labelled:
+            score += 1.0
+        if m.unit_price or m.instalment or m.shipping or m.saving or m.threshold:
             score -= 3.0
         if len(s.text) > 60:  # a price inside a sentence ("free delivery over £50") is rarely the price
             score -= 1.0
+        elif "link" in s.roles and len(re.findall(r"[^\W\d_]{3,}", s.text)) >= 2:
+            score -= 1.0  # a link that names a price among words ("2 shirts for £20") leads elsewhere
         y = page.y(c.view, s)
         if any(abs(b - y) < 450 for b in page.buttons):
             score += 1.0
@@ -246,6 +254,27 @@ class PageReader:
         return -0.8 if dy < -60 else -min(2.0, dy / 2000)
 
     @staticmethod
+    def _order_after(page: _Page, candidates: list[PriceCandidate], title: tuple[int, Segment] | None
+                     ) -> dict[int, float]:
+        """The first price-like amount after the title (before any "customers also bought" row) is the main
+        price on most pages, however far below it sits (unstyled or long pages stretch the distance)."""
+        if title is None:
+            return {}
+        title_y = page.y(title[0], title[1])
+        after = sorted(((page.y(c.view, c.segment), c) for c in candidates
+                        if c.score > 0 and page.y(c.view, c.segment) >= title_y - 60), key=lambda item: item[0])
+        bonus: dict[int, float] = {}
+        for y, c in after:
+            if any(title_y < r < y for r in page.related):
+                break
+            amount_first = after[0][1].mention.amount
+            if c.mention.amount == amount_first or not bonus:
+                bonus[id(c)] = ORDER_BONUS
+            else:
+                break
+        return bonus
+
+    @staticmethod
     def _list_price(candidates: list[PriceCandidate], main: PriceCandidate) -> float | None:
         near = [c.mention.amount for c in candidates
                 if c.view == main.view and (c.mention.list_price or c.segment.line_through)
@@ -263,9 +292,15 @@ class PageReader:
         seen_text = " ".join(s.text for view in views for s in view).casefold()
         first = self.markup_policy == "markup-first"  # measured against the others in docs/reading-real-shops.md
         if markup.price is not None:
-            seen = any(abs(c.mention.amount - markup.price) < 0.005 for c in candidates)
-            if facts.price is None or first or (self.markup_policy == "confirmed" and seen
-                                                and abs(facts.price - markup.price) >= 0.005):
+            same = [c for c in candidates if abs(c.mention.amount - markup.price) < 0.005]
+            seen = bool(same)
+            # The page itself shows the declared amount only as something else (a list price, an opening bid,
+            # a delivery charge): what the shopper saw as the price wins, and the declared amount is kept.
+            contradicted = facts.price is not None and seen and all(c.score <= 0 for c in same)
+            if contradicted and abs(facts.price - markup.price) >= 0.005:
+                facts.sources["price_markup"] = f"{markup.price:g} {markup.currency or ''}".strip()
+            elif facts.price is None or first or (self.markup_policy == "confirmed" and seen
+                                                  and abs(facts.price - markup.price) >= 0.005):
                 if facts.price is not None and abs(facts.price - markup.price) >= 0.005:  # keep both: say what was seen
                     facts.sources["price_seen"] = f"{facts.price:g} {facts.currency or ''}".strip()
                 facts.price, facts.currency = markup.price, markup.currency or facts.currency
@@ -316,6 +351,6 @@ def _is_listing(page: _Page, candidates: list[PriceCandidate], main: PriceCandid
         return False
     y = page.y(main.view, main.segment)
     near_buy = any(abs(b - y) < 450 for b in page.buttons)
-    below_title = title is not None and 0 <= y - page.y(title[0], title[1]) <= 700
+    below_title = title is not None and -60 <= y - page.y(title[0], title[1]) <= 700  # or beside it
     return not (near_buy and below_title)
 
