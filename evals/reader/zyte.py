@@ -2,7 +2,8 @@
 view by view in Chromium, read by the page reader from what the shopper saw, scored on price and brand.
 
     python -m evals.reader.zyte [--split dev|test|all] [--sources markup,text-layer,text-layer+markup,ocr]
-                                [--views 40] [--limit N] [--cache eval-results/zyte-cache] [--out eval-results]
+                                [--views 40] [--ocr-views 20] [--limit N] [--cache eval-results/zyte-cache]
+                                [--out eval-results]
 
 Data: ``<shared data>/product-pages-zyte`` (``catalog.shared_data.shared_data_root()``); without it the eval says
 it is skipped. The dev/test split is frozen in ``evals/reader/zyte_split.json`` (its ``rule`` says how it was
@@ -13,7 +14,9 @@ Sources (what the reader is given):
 * ``markup`` - the page-markup-only baseline: ``markup_facts(extract_markup(html))`` alone, no reader;
 * ``text-layer`` - ``PageReader.read_page(<text layer of each view>, None)``;
 * ``text-layer+markup`` - the same with the page's ``MarkupFacts`` as evidence;
-* ``ocr`` - ``PageReader.read_page(<OCR lines of each view>, None)`` (RapidOCR, computed once and cached).
+* ``ocr`` - ``PageReader.read_page(<OCR lines of each view>, None)`` (RapidOCR, computed once and cached; made
+  lines by ``tools.perception.ocr_lines.visit_lines`` with each screenshot's pixels, as the product does) over
+  the first ``--ocr-views`` views, the ones that get a screenshot (a cache made with fewer is topped up).
 
 The reader is built as the product builds it: ``PageReader(brands=..., categories=...)`` with the shipped demo
 catalog's brands and category names; the ground truth's brands are never given to it. Views are captured once
@@ -55,12 +58,13 @@ from evals.reader.zyte_scoring import (
     result_rows,
     run_source,
 )
-from evals.reader.zyte_views import PageViews, ViewCache, ViewSettings, engine_tag
+from evals.reader.zyte_views import SCREENSHOT_VIEWS, PageViews, ViewCache, ViewSettings, engine_tag
 
 SOURCES = ("markup", "text-layer", "text-layer+markup", "ocr")
 READER_SOURCES = ("tools/perception/page/reader.py", "tools/perception/page/layout.py",
                   "tools/perception/page/prices.py", "tools/perception/page/fields.py",
                   "tools/perception/page/markup.py", "tools/perception/parsing.py", "tools/perception/ocr.py",
+                  "tools/perception/ocr_lines.py",
                   "tools/capture/page/text_layer.py", "tools/capture/page/markup.py", "tools/lines.py")
 DEFAULT_CACHE = DEFAULT_OUT / "zyte-cache"
 DATASET = "product-pages-zyte"
@@ -147,6 +151,9 @@ def run(which: str, sources: Sequence[str], settings: ViewSettings, limit: int |
     cache = ViewCache(cache_root, settings)
     t0 = time.perf_counter()
     pages = cache.ensure([(i, truth[i].get("url", "")) for i in ids], lambda i: data / "html" / f"{i}.html.gz")
+    screenshots_taken = 0
+    if "ocr" in sources:
+        screenshots_taken = cache.ensure_screenshots([pages[i] for i in ids], lambda i: data / "html" / f"{i}.html.gz")
     capture_s = time.perf_counter() - t0
 
     from tools.perception.page.markup import markup_facts
@@ -231,6 +238,7 @@ def run(which: str, sources: Sequence[str], settings: ViewSettings, limit: int |
         "reference_not_ours": REFERENCE,
         "timings": {
             "capture_s": round(capture_s, 1), "pages_rendered_now": len(rendered),
+            "screenshots_taken_now": screenshots_taken,
             "render_s_per_page": _stats([p.render_s for p in rendered or views_list]),
             "render_measured": "this run" if rendered else "when the cache was made",
             "text_layer_ms_per_view": _stats([ms for p in views_list for ms in p.text_layer_ms], 1),
@@ -309,7 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", default=",".join(SOURCES),
                         help=f"comma-separated, of {', '.join(SOURCES)} (default: all)")
     parser.add_argument("--views", type=int, default=40,
-                        help="views per page, top first (default 40; the first 8 also get a screenshot for OCR)")
+                        help="views per page, top first (default 40)")
+    parser.add_argument("--ocr-views", type=int, default=SCREENSHOT_VIEWS,
+                        help=f"views per page, top first, that get a screenshot for the ocr source (default "
+                             f"{SCREENSHOT_VIEWS})")
     parser.add_argument("--limit", type=int, default=None, help="the first N pages of the split (default: all)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"views cache (default {DEFAULT_CACHE})")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
@@ -323,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sources {unknown}; choose from {', '.join(SOURCES)}")
     if args.views < 1:
         parser.error("--views must be at least 1")
-    settings = ViewSettings(views=args.views, javascript=args.javascript)
+    if args.ocr_views < 0:
+        parser.error("--ocr-views must be at least 0")
+    settings = ViewSettings(views=args.views, screenshots=min(args.ocr_views, args.views), javascript=args.javascript)
     result = run(args.split, sources, settings, None if args.limit is None else max(0, args.limit), args.cache,
                  args.out, markup_policy=args.markup_policy)
     print(report(result, args.out))

@@ -1,0 +1,225 @@
+"""OCR lines as the shared line model: what the pixels of each box tell besides the text.
+
+RapidOCR gives a text and a box per line. The page reader (``tools.perception.page``) weighs lines by font size,
+weight and role, which a text layer states and OCR does not. This module estimates them from the screenshot's
+pixels, the same way for any page:
+
+* **font size** from the ink's height and the glyphs the text holds (a line of lower-case letters without
+  ascenders is shorter on screen than one with capitals and descenders at the same size); the box height
+  (a fixed share of it) when the ink cannot be measured;
+* **weight** from the strokes' width against the font size (bold strokes are about twice as wide);
+* **colour** of the ink;
+* **link** when the ink is underlined across the box (the browsers' default for links), **heading** for a
+  large or bold line alone on its row; small digits set at the top of an amount beside them are its cents
+  ("$19" and a raised "99" read "$19.99");
+* the box trimmed to the ink's width (the detector pads it), so words a space apart join as in a text layer.
+
+What OCR cannot tell is left at the line model's defaults: the element's tag, ``itemprop``, and whether the
+text is struck through (a struck list price reads like any other amount here).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from tools.lines import OCR_BOX_TO_FONT, ScreenLine
+
+# Ink height in ems as rendered on screen (antialiased, measured on the development split's screenshots against
+# their text layers): capitals, digits and ascenders 0.75 em, with descenders 0.85 em, lower case alone 0.5 em.
+_TALL_EM, _X_EM, _DESCENDER_EM = 0.75, 0.5, 0.1
+_TALL = re.compile(r"[A-Z0-9bdfhiklt!?$€£¥₹%&@#/\\|()\[\]{}'\"À-ÖØ-ÞА-ЯЁ]")
+_LOW = re.compile(r"[gjpqyçµ]")
+_WIDE_SCRIPT = re.compile(r"[\u0590-\u08ff\u0e00-\u0e7f\u3000-\u9fff\uac00-\ud7af]")  # Hebrew/Arabic/Thai/CJK/Hangul
+_MIN_CONTRAST = 48  # grey levels between ink and background below which the ink is not measured
+_BOLD_STROKE = 0.15  # stroke width / font size at and above which a line is bold
+_CENTS = re.compile(r"^\d{2}$")
+
+
+class _OcrBox(Protocol):
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    score: float
+
+
+def load_rgb(image: Path | bytes | np.ndarray) -> np.ndarray | None:
+    """The screenshot as an RGB array, or None when it cannot be read."""
+    if isinstance(image, np.ndarray):
+        return image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        source = io.BytesIO(image) if isinstance(image, bytes) else image
+        with Image.open(source) as img:
+            return np.asarray(img.convert("RGB"))
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+def screen_lines(boxes: Sequence[_OcrBox], image: Path | bytes | np.ndarray | None = None) -> list[ScreenLine]:
+    """OCR boxes as ScreenLines (source "ocr"), with size, weight, colour and role estimated from ``image``
+    (the screenshot they were read from) where it is given and readable."""
+    rgb = load_rgb(image) if image is not None else None
+    lines = [_line(box, rgb) for box in boxes if box.text.strip()]
+    return _with_roles(lines)
+
+
+def _line(box: _OcrBox, rgb: np.ndarray | None) -> ScreenLine:
+    by_box = round((box.y1 - box.y0) * OCR_BOX_TO_FONT, 1)
+    fields: dict = {"font_size": by_box}
+    ink = _ink(rgb, box) if rgb is not None else None
+    if ink is not None:
+        size = _font_size(box.text, ink.height)
+        if size is not None and 0.6 * by_box <= size <= 1.35 * by_box:  # a wild estimate (icons, overlaps): the box
+            fields["font_size"] = round(size, 1)
+        if ink.stroke / max(fields["font_size"], 1.0) >= _BOLD_STROKE:
+            fields["font_weight"] = 700
+        fields["colour"] = ink.colour
+        if ink.underlined:
+            fields["role"] = "link"
+        # The detector pads its boxes; a text layer's boxes end where the text does, and the layout's rules
+        # (words closer than a space are one run) need that.
+        x0, x1 = max(box.x0, ink.left), min(box.x1, ink.right)
+        if x1 - x0 >= 0.5 * (box.x1 - box.x0):
+            fields["x0"], fields["x1"] = x0, x1
+    fields.setdefault("x0", box.x0)
+    fields.setdefault("x1", box.x1)
+    return ScreenLine(text=box.text.strip(), y0=box.y0, y1=box.y1, source="ocr", score=box.score, **fields)
+
+
+def _font_size(text: str, ink_height: float) -> float | None:
+    if ink_height < 4:
+        return None
+    if _WIDE_SCRIPT.search(text):
+        return ink_height / _TALL_EM  # Arabic, Hebrew, CJK: as tall as capitals, measured alike
+    letters = [c for c in text if not c.isspace()]
+    if not letters:
+        return None
+    top = _TALL_EM if any(_TALL.match(c) for c in letters) else _X_EM
+    bottom = _DESCENDER_EM if any(_LOW.match(c) for c in letters) else 0.0
+    return ink_height / (top + bottom)
+
+
+class _Ink:
+    __slots__ = ("colour", "height", "left", "right", "stroke", "underlined")
+
+    def __init__(self, height: float, stroke: float, colour: str, underlined: bool, left: float, right: float) -> None:
+        self.height, self.stroke, self.colour, self.underlined = height, stroke, colour, underlined
+        self.left, self.right = left, right  # the ink's horizontal extent, in screenshot pixels
+
+
+def _ink(rgb: np.ndarray, box: _OcrBox) -> _Ink | None:
+    """The ink of one box: its height (without an underline), mean stroke width, colour, and whether a rule runs
+    under it. None when the box has too little contrast to tell ink from background."""
+    h, w = rgb.shape[:2]
+    x0, y0 = max(0, int(box.x0)), max(0, int(box.y0))
+    x1, y1 = min(w, int(np.ceil(box.x1))), min(h, int(np.ceil(box.y1)))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    crop = rgb[y0:y1, x0:x1].astype(np.int16)
+    grey = crop.mean(axis=2)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    background = float(np.median(border))
+    contrast = np.abs(grey - background)
+    peak = float(contrast.max())
+    if peak < _MIN_CONTRAST:
+        return None
+    ink = contrast >= max(_MIN_CONTRAST, 0.5 * peak)
+    rows = ink.sum(axis=1)
+    width = x1 - x0
+    # A rule under the text (a link's underline, or a border) covers most of the width in one or two rows.
+    ruled = np.flatnonzero(rows >= 0.85 * width)
+    inked = np.flatnonzero(rows >= 2)  # a lone descender (one "g" in a long line) is two or three pixels wide
+    if inked.size == 0:
+        return None
+    underlined = bool(ruled.size and ruled.min() > inked.min() + 0.5 * (inked.max() - inked.min()) and
+                      ruled.size <= max(2, 0.12 * (y1 - y0)))
+    keep = np.setdiff1d(inked, ruled) if underlined else inked
+    if keep.size == 0:
+        return None
+    # Boxes are padded and catch the edges of the lines above and below: keep the run of inked rows (blank
+    # rows split runs) that holds the most ink.
+    runs = np.split(keep, np.flatnonzero(np.diff(keep) > 1) + 1)
+    main = max(runs, key=lambda run: int(rows[run].sum()))
+    top, bottom = int(main.min()), int(main.max())
+    band = ink[top:bottom + 1]
+    # Mean horizontal run of ink: runs start where ink follows background.
+    starts = int(np.count_nonzero(band[:, 1:] & ~band[:, :-1]) + np.count_nonzero(band[:, 0]))
+    stroke = float(band.sum()) / starts if starts else 0.0
+    colour = np.median(crop[ink], axis=0).astype(int)
+    columns = np.flatnonzero(band.any(axis=0))
+    return _Ink(float(bottom - top + 1), stroke, "#{:02x}{:02x}{:02x}".format(*colour), underlined,
+                float(x0 + columns.min()), float(x0 + columns.max() + 1))
+
+
+def _with_roles(lines: list[ScreenLine]) -> list[ScreenLine]:
+    """Roles the layout shows: a large or bold line alone on its row is a heading (also when underlined: a
+    heading that links somewhere is still set as a heading); two small digits at the top right of an amount
+    are its cents (a superscript)."""
+    if not lines:
+        return lines
+    sizes = sorted(line.font_size for line in lines for _ in range(min(len(line.text), 80)))
+    body = sizes[len(sizes) // 2]
+    out: list[ScreenLine] = []
+    cents: dict[int, ScreenLine] = {}  # id of an amount's line -> its superscript cents
+    for line in lines:
+        row = [o for o in lines if o is not line and min(o.y1, line.y1) - max(o.y0, line.y0) > 0.4 * min(
+            o.height, line.height)]
+        role = line.role
+        if _CENTS.match(line.text):
+            amount = [o for o in row if -0.5 * o.font_size <= line.x0 - o.x1 < 0.6 * o.font_size
+                      and re.search(r"\d$", o.text) and not re.search(r"[.,]\d{1,2}$", o.text)
+                      and line.font_size < 0.8 * o.font_size and line.y_center < o.y_center]
+            if amount:
+                cents[id(amount[0])] = line
+                continue
+        elif role in ("", "link") and not row and len(line.text) <= 120 and re.search(r"[^\W\d_]{2}", line.text) \
+                and (line.font_size >= 1.3 * body or line.font_weight >= 700):
+            role = "heading"
+        out.append(line if role == line.role else line.model_copy(update={"role": role}))
+    # Split cents ("$19" and a raised "99") are one amount, as the shopper reads it: "$19.99" ("1.299" + "00"
+    # takes the comma).
+    merged = []
+    for line in out:
+        if (small := cents.get(id(line))) is not None:
+            mark = "," if re.search(r"\d\.\d{3}$", line.text) else "."
+            line = line.model_copy(update={"text": f"{line.text}{mark}{small.text}", "x1": max(line.x1, small.x1)})
+        merged.append(line)
+    return merged
+
+
+FIXED_MIN_VIEWS = 3  # a line at the same screen position in this many scrolled views is fixed to the viewport
+
+
+def without_fixed(views: Sequence[Sequence[ScreenLine]]) -> list[list[ScreenLine]]:
+    """The views of one page visit without what is fixed to the viewport: a line with the same text at the same
+    screen position in three or more views taken at different scroll positions (a sticky header, a cookie
+    banner over the page) is not part of the page the shopper scrolled through. A text layer knows this from
+    the layout; OCR sees it as text, and a banner's heading would otherwise outweigh the product's title."""
+    by_text: dict[str, list[tuple[int, ScreenLine]]] = {}
+    for v, view in enumerate(views):
+        for line in view:
+            by_text.setdefault(line.text, []).append((v, line))
+
+    def fixed(line: ScreenLine) -> bool:
+        seen = {v for v, other in by_text[line.text]
+                if abs(other.x0 - line.x0) <= 6 and abs(other.y0 - line.y0) <= 6}
+        return len(seen) >= FIXED_MIN_VIEWS
+
+    return [[line for line in view if not fixed(line)] for view in views]
+
+
+def visit_lines(boxes: Sequence[Sequence[_OcrBox]], images: Sequence[Path | bytes | np.ndarray | None]
+                ) -> list[list[ScreenLine]]:
+    """The OCR boxes of each screenshot of one page visit (in browsing order) as the page reader's views:
+    ``screen_lines`` of each, then ``without_fixed``."""
+    return without_fixed([screen_lines(view, image) for view, image in zip(boxes, images, strict=True)])
