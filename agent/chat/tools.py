@@ -302,8 +302,8 @@ def _question(parsed: Any, terms: CatalogTerms) -> str:
     """A message nothing could be taken from: say so, and ask one question."""
     near = f" ('{parsed.product_type}' is no product type of this catalog; the nearest are " \
            f"{', '.join(parsed.nearest)})" if parsed.product_type and parsed.nearest else ""
-    return (f"I did not understand '{parsed.said}' as a shopping request{near}. What are you looking for? For "
-            "example 'black leather wallet for my dad, under 1500' or 'a coffee mug around 300'.")
+    return (f"I did not understand '{parsed.said}' as a shopping request{near}; you can say, for example, "
+            "'black leather wallet for my dad, under 1500'. What kind of product are you looking for?")
 
 
 def _rank(state: State, rank: int) -> Recommendation:

@@ -1,0 +1,81 @@
+"""The chat in free sentences, end to end on the demo catalog (no browser): the issue's three messages give
+wallets, black then brown and pricier, with explanations that cite what the shopper said; the same with an
+OpenAI-compatible model (a fake server) that passes the shopper's words to the same tool."""
+
+from __future__ import annotations
+
+import statistics
+
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.chat.graph import build_chat_graph
+from agent.chat.session import ChatSession
+from agent.chat.tools import ChatContext
+from agent.settings import load_settings
+from agent.wiring import build_chat_model, build_runtime
+from tests.fake_openai import FakeOpenAI, chat_completion, tool_calls_completion
+
+MESSAGES = ["black leather wallet for my dad, under 1500", "brown and more premium", "why #1"]
+
+
+def _categories(runtime, recs) -> list[list[str]]:
+    return [p.category_path for p in runtime.store.get([r["product_id"] for r in recs])]
+
+
+def _check(runtime, first, second, why) -> None:
+    assert first.recommendations and second.recommendations
+    for turn in (first, second):
+        assert all("Wallets" in path for path in _categories(runtime, turn.recommendations))
+    products = {p.id: p for p in runtime.store.get([r["product_id"] for r in first.recommendations +
+                                                     second.recommendations])}
+    assert all("black" in (products[r["product_id"]].colour or "").casefold() for r in first.recommendations)
+    assert all("brown" in (products[r["product_id"]].colour or "").casefold() for r in second.recommendations)
+    assert all(r["price"] <= 1500 for r in first.recommendations + second.recommendations)
+    mean = statistics.mean
+    assert mean(r["price"] for r in second.recommendations) > mean(r["price"] for r in first.recommendations)
+    text = why.answer
+    assert "colour brown, as you said (message 2)" in text
+    assert "category Wallets, as you said (message 1)" in text
+    assert "you viewed" not in text  # typed, not browsed
+
+
+def test_three_free_sentences_give_the_wallets_asked_for_with_the_local_model(env):
+    settings = load_settings()
+    runtime = build_runtime(settings)
+    ctx = ChatContext(runtime)
+    try:
+        chat = ChatSession(build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()), "t-free", 12)
+        first, second, why = (chat.ask(m) for m in MESSAGES)
+        _check(runtime, first, second, why)
+        assert "leather" in first.answer  # said, and the answer says it could not be checked
+        assert "Wallets" in first.answer and "for men" in first.answer
+        unknown = chat.ask("what is the weather")
+        assert "did not understand" in unknown.answer and unknown.answer.rstrip().endswith("?")
+        assert unknown.recommendations == why.recommendations  # the list on show is kept
+    finally:
+        ctx.close()
+        runtime.close()
+
+
+def test_the_same_sentences_through_an_openai_compatible_model(env):
+    def turn(request: str, reply: str):
+        return [(200, tool_calls_completion([("update_preferences", {"request": request}), ("optimise", {})])),
+                (200, chat_completion(reply))]
+
+    script = turn(MESSAGES[0], "Black wallets.") + turn(MESSAGES[1], "Brown ones.") + [
+        (200, tool_calls_completion([("explain_product", {"rank": 1})])), (200, chat_completion("Because."))]
+    with FakeOpenAI(script) as fake:
+        settings = load_settings(openai_base_url=fake.base_url, openai_api_key="test", chat_model="fake-chat")
+        runtime = build_runtime(settings)
+        ctx = ChatContext(runtime)
+        try:
+            chat = ChatSession(build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()), "t-llm", 12)
+            first, second, why = (chat.ask(m) for m in MESSAGES)
+            assert [c["name"] for c in first.tool_calls] == ["update_preferences", "optimise"]
+            assert first.answer == "Black wallets."
+            # the explanation the model was given cites what was said
+            why.answer = fake.requests[-1]["body"]["messages"][-1]["content"]
+            _check(runtime, first, second, why)
+        finally:
+            ctx.close()
+            runtime.close()

@@ -1,0 +1,74 @@
+"""The free-text request parser: any order, several wishes in one message, types resolved against the catalog's
+own categories (plural, synonym), brands from the catalog, nothing dropped without a trace."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.models import Product
+from tools.recommend.catalog_terms import CatalogTerms
+from tools.recommend.lexical import fuse
+from tools.recommend.request import parse
+
+
+def _p(i: int, path: list[str], brand: str, price: float, title: str = "") -> Product:
+    return Product(id=f"p{i}", title=title or f"{brand} {path[-1]}", brand=brand, category_path=path, price=price)
+
+
+CATALOG = [
+    _p(1, ["Accessories", "Wallets"], "Hidesign", 900), _p(2, ["Accessories", "Belts"], "Hidesign", 700),
+    _p(3, ["Kitchen", "Coffee Mugs"], "Clay Co", 300), _p(4, ["Kitchen", "Bottles & Sippers"], "Milton", 400),
+    _p(5, ["Watches", "Wrist Watches"], "Titan", 2500), _p(6, ["Footwear", "Sports Shoes"], "Puma", 3000),
+    _p(7, ["Accessories", "Wallets"], "New Leaf", 400),
+]
+TERMS = CatalogTerms.from_products(CATALOG)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("black leather wallet for my dad, under 1500",
+     {"categories": ["Wallets"], "colours": ["Black"], "materials": ["Leather"], "gender": "men",
+      "max_price": 1500.0}),
+    ("for my dad, under 1500, a wallet in black leather",
+     {"categories": ["Wallets"], "colours": ["Black"], "materials": ["Leather"], "gender": "men"}),
+    ("brown and more premium", {"colours": ["Brown"], "price_move": "premium"}),
+    ("a mug for my mom around 2k", {"categories": ["Coffee Mugs"], "gender": "women", "min_price": 1600.0,
+                                    "max_price": 2400.0}),
+    ("bottles between 500 and 900", {"categories": ["Bottles & Sippers"], "min_price": 500.0, "max_price": 900.0}),
+    ("not too expensive watch", {"categories": ["Watches", "Wrist Watches"], "price_move": "moderate"}),
+    ("sneakers not Puma rated 4+", {"categories": ["Sports Shoes"], "exclude_brands": ["Puma"], "min_rating": 4.0}),
+    ("only Titan, show me 3", {"only_brands": ["Titan"], "k": 3}),
+    ("purse for my wife", {"categories": ["Wallets"], "gender": "women"}),
+    ("start over", {"reset": True}),
+    ("more like #2", {"like_rank": 2}),
+    ("a wallet and a belt", {"categories": ["Wallets", "Belts"]}),
+])
+def test_free_sentences_are_read_whole(text, expected):
+    parsed = parse(text, TERMS).model_dump()
+    for key, value in expected.items():
+        assert parsed[key] == value, key
+
+
+def test_a_brand_that_is_a_common_word_counts_only_when_said_as_a_brand():
+    assert parse("a new wallet", TERMS).only_brands == []
+    assert parse("not New Leaf", TERMS).exclude_brands == ["New Leaf"]
+
+
+def test_words_beside_a_known_type_are_kept_as_search_words_and_unknown_brands_are_kept_for_checking():
+    parsed = parse("slim wallet, not Foobar", TERMS)
+    assert parsed.categories == ["Wallets"] and parsed.search_words == ["slim"]
+    assert parsed.exclude_brands == ["foobar"]  # the tool answers with close names
+
+
+def test_an_unknown_type_names_the_nearest_categories():
+    parsed = parse("a hoverboard", TERMS)
+    assert parsed.categories == [] and parsed.type_how == "unknown" and len(parsed.nearest) == 3
+
+
+def test_price_bands_come_from_the_type_in_the_catalog():
+    assert TERMS.band(["Wallets"], 0.0, 1.0) == (400.0, 900.0)
+    assert TERMS.band(["Coffee Mugs"], 0.0, 1.0) == (300.0, 300.0)
+
+
+def test_reciprocal_rank_fusion_favours_products_both_rankings_agree_on():
+    fused = fuse(["a", "b", "c"], ["b", "d"])
+    assert max(fused, key=fused.get) == "b" and fused["a"] > fused["d"]
