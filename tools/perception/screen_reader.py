@@ -16,10 +16,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.lines import TextLayer, from_ocr
+from tools.lines import TextLayer
 from tools.perception import parsing
 from tools.perception.colours import dominant_colour
 from tools.perception.ocr import OcrLine, RapidOcrReader
+from tools.perception.ocr_lines import screen_lines
 from tools.perception.page.reader import PageReader
 from tools.perception.page.visits import TextLayerLookup, read_visit, visits
 from tools.perception.readings import FrameReading, summarise_readings
@@ -147,7 +148,7 @@ class OfflineScreenReader:
         lines = self.ocr.read(Path(frame.path), sha256=frame.sha256, interrupted=interrupted)
         reading = self.parse_lines(frame.frame_id, lines)
         if reading.kind == "other":  # not a page these line rules know: read it as any shop's page
-            general = self.read_ocr_lines(frame.frame_id, lines)
+            general = self.read_ocr_lines(frame.frame_id, lines, Path(frame.path))
             if general.kind != "other":
                 return general
         reading.sources = {name: "ocr" for name in _SOURCED if getattr(reading, name) not in (None, [], "")}
@@ -162,9 +163,11 @@ class OfflineScreenReader:
         """One frame's text layer read as a page (what ``read_frame`` does when the frame has one)."""
         return self._with_catalog_names(read_visit(self.pages, [_bare_frame(frame_id)], [layer]))
 
-    def read_ocr_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
-        """OCR lines read by the page rules for any shop (``tools.perception.page``), every field sourced "ocr"."""
-        shared = [from_ocr(line.text, line.x0, line.y0, line.x1, line.y1, line.score) for line in lines]
+    def read_ocr_lines(self, frame_id: str, lines: list[OcrLine], image: Path | bytes | None = None) -> FrameReading:
+        """OCR lines read by the page rules for any shop (``tools.perception.page``), every field sourced "ocr";
+        with the screenshot (``image``) the lines get the size, weight and roles its pixels show
+        (``tools.perception.ocr_lines``)."""
+        shared = screen_lines(lines, image if image is None or isinstance(image, bytes) or image.is_file() else None)
         return self._with_catalog_names(read_visit(self.pages, [_bare_frame(frame_id)], [TextLayer(lines=shared)]))
 
     def parse_lines(self, frame_id: str, lines: list[OcrLine]) -> FrameReading:
