@@ -89,3 +89,17 @@ def test_an_offers_itemprop_marks_the_price_among_delivery_amounts():
             run("15,00€ En stock", 20, 400, itemprop="offers"),
             run("Domicile ou autre adresse: 3,95€", 20, 600, weight=700)]
     assert PageReader().read_page([page]).price == 15.0
+
+
+def test_a_brand_label_at_the_end_of_a_table_cell_takes_the_next_cell_and_placeholders_are_no_brand():
+    page = [run("Hip pads, self-adhesive, pair", 20, 100, size=32, weight=700, tag="h1", role="heading"),
+            run("$11.19", 20, 160),
+            run("New with tags. See all condition definitions Brand:", 20, 400, role="cell", tag="td"),
+            run("Unbranded", 700, 400, role="cell", tag="td")]
+    assert PageReader().read_page([page]).brand == "Unbranded"
+    template = [*page[:2], run("$metabrand", 20, 200, itemprop="brand")]
+    assert PageReader().read_page([template]).brand != "$metabrand"
+    from tools.perception.page.markup import markup_facts
+
+    raw = {"json-ld": [{"@type": "Product", "name": "Costume", "brand": {"name": "{{ product.brand }}"}}]}
+    assert markup_facts(raw).brand is None and markup_facts(raw).name == "Costume"

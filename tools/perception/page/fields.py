@@ -10,15 +10,19 @@ import re
 from typing import TYPE_CHECKING
 
 from tools.perception.page.layout import Segment, same_row, source_of
+from tools.perception.page.markup import PLACEHOLDER
 from tools.perception.page.prices import find_price_mentions
 
 if TYPE_CHECKING:
     from tools.perception.page.reader import PageFacts
 
-_BRAND_LABEL = re.compile(r"^\s*(?:brand|brand name|marke|marque|marca|merk|märke|marka|značka|márka|бренд|"
+_BRAND_WORDS = (r"(?:brand|brand name|marke|marque|marca|merk|märke|marka|značka|márka|бренд|"
                           r"производитель|manufacturer|hersteller|fabricant|fabricante|producent|výrobce|designer|"
                           r"gyártó|producător|proizvajalec|kaubamärk|tootja|valmistaja|merkki|品牌|ブランド|"
-                          r"מותג|الماركة|brand/manufacturer)\s*(?:[:：]\s*(?P<value>.*)|$)", re.IGNORECASE)
+                          r"מותג|الماركة|brand/manufacturer)")
+_BRAND_LABEL = re.compile(rf"^\s*{_BRAND_WORDS}\s*(?:[:：]\s*(?P<value>.*)|$)", re.IGNORECASE)
+# A table cell that ends with the label ("... Read more Brand:"), its value in the next cell of the row.
+_BRAND_LABEL_END = re.compile(rf"\s{_BRAND_WORDS}\s*[:：]\s*$", re.IGNORECASE)
 # Site furniture that is set as a heading on many shops: never a product's title.
 CHROME = re.compile(r"cookie|consent|privacy|datenschutz|menu|menü|navigation|sign in|log ?in|account|basket|"
                      r"\bcart\b|warenkorb|panier|newsletter|covid|product details|description|reviews|"
@@ -53,10 +57,12 @@ def read_brand(brands: dict[str, str], views: list[list[Segment]], title: tuple[
             if (match := _STORE_BYLINE.search(s.text)) is not None:
                 value = next(g for g in match.groups() if g)
                 return _clean_brand(value), source_of(s)
-            if "brand" in {p.casefold() for p in s.itemprops} and not _BRAND_LABEL.match(s.text):
+            if "brand" in {p.casefold() for p in s.itemprops} and not _BRAND_LABEL.match(s.text) \
+                    and not PLACEHOLDER.fullmatch(s.text.strip()):
                 return _clean_brand(s.text), source_of(s)
-            if (match := _BRAND_LABEL.match(s.text)) is not None and len(s.text) < 80:
-                value = (match.group("value") or "").strip()
+            match = _BRAND_LABEL.match(s.text)
+            if (match is not None and len(s.text) < 80) or _BRAND_LABEL_END.search(s.text):
+                value = (match.group("value") or "").strip() if match is not None else ""
                 if not value:  # the label alone: its value is beside it (or below it, in a table)
                     beside = [o for o in same_row(view, s) if o.x0 > s.x1 and o.x0 - s.x1 < 400]
                     below = [o for o in view[i + 1:i + 3] if 0 <= o.y0 - s.y1 < 2 * s.height

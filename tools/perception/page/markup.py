@@ -7,10 +7,13 @@ from. Markup is what the shop declares, not what the shopper saw; the reader wei
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from price_parser import Price as ParsedPrice
+
+PLACEHOLDER = re.compile(r"\$\{?\w+\}?\$?|\{\{.*\}\}|%\w+%|\[\[.*\]\]|<%.*%>")
 
 
 @dataclass
@@ -39,7 +42,8 @@ def _text(value: Any) -> str | None:
         return str(value)
     if isinstance(value, str):
         text = " ".join(value.split())
-        return text or None
+        # An unfilled template placeholder ("$metabrand", "{{ brand }}", "%BRAND%") is no value.
+        return None if not text or PLACEHOLDER.fullmatch(text) else text
     return None
 
 
