@@ -324,7 +324,7 @@ class OfflineScreenReader:
                 if all(layer is not None for layer in layers):
                     self._visits[key] = [self._with_catalog_names(read_visit(self.pages, visit, layers))]
                 else:
-                    self._visits[key] = [self.read_frame(frame) for frame in visit]
+                    self._visits[key] = _one_main_product([self.read_frame(frame) for frame in visit])
                 while len(self._visits) > VISIT_CACHE_SIZE:
                     self._visits.pop(next(iter(self._visits)))
             readings.extend(self._visits[key])
@@ -335,6 +335,22 @@ class OfflineScreenReader:
         """Re-aggregates every frame; frames read before cost no OCR (the OCR cache), so ``previous`` is not
         needed to make an update cheap."""
         return summarise_readings(self.read_visits(frames), self.name)
+
+
+def _one_main_product(readings: list[FrameReading]) -> list[FrameReading]:
+    """A page visit shows one main product: the first one read, nearest the top of the page. A later frame of the
+    same visit that reads as a different product is showing something else on that page (a 'related' row, a
+    banner, text drawn into an image), so only its page-wide keywords are kept, not a product."""
+    main = next((reading for reading in readings if reading.kind == "product"), None)
+    if main is None:
+        return readings
+    kept = []
+    for reading in readings:
+        if reading.kind == "product" and reading is not main and reading.title != main.title:
+            reading = FrameReading(reading.frame_id, promotions=reading.promotions,
+                                   specifications=reading.specifications, price_ranges=reading.price_ranges)
+        kept.append(reading)
+    return kept
 
 
 def _bare_frame(frame_id: str) -> Frame:
