@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.chat.tools import NO_TYPE
 from tools.recommend.explain import money
 
 ToolResult = tuple[str, dict[str, Any], bool]  # tool name, its JSON result, whether it failed
@@ -73,8 +74,10 @@ def answer(results: list[ToolResult]) -> str:
     questions: list[str] = []
     for name, result, failed in results:
         if failed:
-            if "skipped" not in result:
-                error = result["error"]
+            error = result.get("error", "")
+            if error.startswith(NO_TYPE):  # not a failure to report: the one thing to ask for
+                questions.append(error.split(": ", 1)[-1])
+            elif "skipped" not in result:
                 lines.append(error if error.startswith("I did not understand") else f"I could not do that: {error}")
             continue
         if name in ("browse", "summarise_session"):

@@ -16,16 +16,22 @@ from typing import Any
 from tools.capture.personas import DEMO_PERSONA, PERSONAS
 from tools.recommend.candidates import SESSION_WEIGHT
 
+# Free sentences first: what a new user types. The same lines end `interarec chat --help` (EXAMPLES).
+EXAMPLES = (
+    "Say what you want in your own words, in any order; each message refines the one before:\n"
+    "  black leather wallet for my dad, under 1500    a first request: type, colour, material, who for, budget\n"
+    "  brown and more premium                         change the colour, move up to the pricier third\n"
+    "  cheaper | between 500 and 900 | around 2k      the budget\n"
+    "  not Titan | only Puma | any colour | rated 4+  brands, colours, rating\n"
+    "  more like #2 | show 10 | start over            a product on show, how many, forget it all\n"
+    "  why #1 | show #3                               why a product is on the list, its details\n"
+    "  search <words>                                 a look-up that keeps the list\n"
+    "  browse as watch-buyer | recommend from session <id> | rerank with my session | without my session"
+)
 HELP = (
-    "I am InteraRec's local chat model: deterministic rules, not an LLM. Say what you want in your own words, "
-    "for example:\n"
-    "  black leather wallet for my dad, under 1500\n"
-    "  brown and more premium | a coffee mug for my mom around 500 | not too expensive sneakers in white\n"
-    "  cheaper | between 500 and 900 | not Titan | only Puma | any colour | rated 4+ | show 10 | start over\n"
-    "  more like #2 | why #1 | show #3 | search <words> (a look-up that keeps the list)\n"
-    "  browse as watch-buyer | recommend from session <id> | rerank with my session | without my session\n"
+    "I am InteraRec's local chat model: deterministic rules, not an LLM. " + EXAMPLES + "\n"
     f"Personas: {', '.join(PERSONAS)}. With an OpenAI-compatible chat model configured (INTERAREC_OPENAI_BASE_URL "
-    "and INTERAREC_CHAT_MODEL) the same rules read your requests."
+    "and INTERAREC_CHAT_MODEL) it reads your messages and passes your words to the same request parser."
 )
 
 _RANK = r"(?:#|no\.?\s*|number\s*)?(\d{1,2})\b"

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.chat.questions import example_requests, not_understood, type_question
 from agent.wiring import Runtime, start_shop
 from catalog.models import Product
 from shop.server import DemoShop
@@ -30,6 +31,7 @@ from tools.recommend.requested import Asked, apply_request, read_update
 from tools.schemas import BehaviorSummary, Constraints, Recommendation
 from tools.sessions.models import SessionModel, SessionModelError, load_model
 
+NO_TYPE = "no product type yet"  # optimise's refusal; an answer that already asked for the type leaves it out
 UNFILTERED_POOL = 150  # candidates retrieved without the hard filters, so an infeasible request can be diagnosed
 
 
@@ -211,13 +213,14 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
     if not state.get("constraints") and state.get("session_id"):  # a chat started on a captured session
         return summarise_session(ctx, state, SessionArgs(session_id=state["session_id"]))
     if not state.get("constraints"):
+        example = f" (e.g. '{example_requests(ctx.terms)[0]}')" if ctx.runtime is not None else ""  # no catalog
         raise ToolError("there is nothing to go on yet: browse the shop first, name a session, or say what "
-                        "you are looking for (e.g. 'looking for analog watches')")
+                        f"you are looking for{example}")
     constraints = Constraints.model_validate(state["constraints"])
     if args.k is not None:
         constraints.k = args.k
     if not (constraints.query or constraints.categories):
-        raise ToolError("say what you are looking for first (e.g. 'looking for coffee mugs')")
+        raise ToolError(f"{NO_TYPE}: {type_question(ctx.terms)}")
     viewed = state.get("viewed_product_ids") or []
     store, settings = ctx.runtime.store, ctx.runtime.settings
     # The filtered pool holds the best matches; the unfiltered one lets the optimiser name what blocks a short list.
@@ -271,21 +274,24 @@ def _understood(parsed: Any) -> dict[str, Any]:
 
 
 def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -> tuple[dict[str, Any], State]:
-    current = Constraints.model_validate(state["constraints"]) if state.get("constraints") else \
-        Constraints(k=ctx.runtime.settings.k, max_per_brand=2)
+    fresh = Constraints(k=ctx.runtime.settings.k, max_per_brand=2)
+    current = Constraints.model_validate(state["constraints"]) if state.get("constraints") else fresh
     base = Constraints.model_validate(state["base_constraints"]) if state.get("base_constraints") else None
     asked = Asked.model_validate(state["asked"]) if state.get("asked") else Asked()
     shown = _shown(state)
     parsed = read_update(args, ctx.terms)
+    if parsed.reset and base is None:  # nothing was browsed: starting over is starting from nothing
+        current, asked = fresh, Asked()
     if parsed.type_how == "unknown" and parsed.type_similarity < WEAK and not parsed.understood():
-        raise ToolError(_question(parsed, ctx.terms))
+        raise ToolError(not_understood(parsed.said, ctx.terms))
     try:
         new, asked, changes, notes = apply_request(
             current, asked, parsed, base=base, shown=shown, brands=ctx.brands,
             products=ctx.products([r.product_id for r in shown]), terms=ctx.terms, turn=_turn(state))
     except PreferenceError as exc:
         if str(exc) == "no change was asked for" and parsed.said:
-            raise ToolError(_question(parsed, ctx.terms)) from exc
+            near = parsed.nearest if parsed.product_type and parsed.type_similarity >= WEAK else None
+            raise ToolError(not_understood(parsed.said, ctx.terms, near)) from exc
         raise ToolError(str(exc)) from exc
     result: dict[str, Any] = {"changes": changes, "notes": notes, "understood": _understood(parsed),
                               "constraints": describe(new)}
@@ -293,17 +299,10 @@ def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -
         result["notes"] = [*notes, f"I did not use '{' '.join(parsed.ignored)}'"]
     if parsed.type_how == "unknown" and parsed.nearest:
         result["question"] = f"Did you mean {', '.join(parsed.nearest[:-1])} or {parsed.nearest[-1]}?"
-    if not (new.query or new.categories):
-        result["question"] = "What kind of product is it (for example wallets, coffee mugs or watches)?"
+    elif not (new.categories or asked.product_type or asked.search_words or (base and (base.query or base.categories))):
+        # a budget, a colour or a recipient alone: the list may show, but the type is what to ask for
+        result["question"] = type_question(ctx.terms)
     return result, {"constraints": new.model_dump(), "asked": asked.model_dump()}
-
-
-def _question(parsed: Any, terms: CatalogTerms) -> str:
-    """A message nothing could be taken from: say so, and ask one question."""
-    near = f" ('{parsed.product_type}' is no product type of this catalog; the nearest are " \
-           f"{', '.join(parsed.nearest)})" if parsed.product_type and parsed.nearest else ""
-    return (f"I did not understand '{parsed.said}' as a shopping request{near}; you can say, for example, "
-            "'black leather wallet for my dad, under 1500'. What kind of product are you looking for?")
 
 
 def _rank(state: State, rank: int) -> Recommendation:

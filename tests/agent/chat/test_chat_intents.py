@@ -8,7 +8,7 @@ import json
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.chat.intents import HELP, plan
+from agent.chat.intents import EXAMPLES, HELP, plan
 from agent.chat.local_model import LocalChatModel
 from agent.chat.tools import TOOLS
 
@@ -47,7 +47,23 @@ def test_every_planned_tool_exists():
 
 
 def test_help_shows_free_sentences():
-    assert "black leather wallet for my dad, under 1500" in HELP and "not an LLM" in HELP
+    assert "not an LLM" in HELP and EXAMPLES in HELP
+    for sentence in ("black leather wallet for my dad, under 1500", "brown and more premium", "cheaper", "not Titan",
+                     "more like #2", "start over"):
+        assert sentence in EXAMPLES
+
+
+def _advertised() -> list[str]:
+    """Each request the help shows: the phrases before the two-space gap that starts the explanation."""
+    lines = [line.strip() for line in EXAMPLES.splitlines()[1:]]
+    return [phrase.strip() for line in lines for phrase in line.split("  ")[0].split("|")
+            if "<" not in phrase]
+
+
+def test_every_request_the_help_shows_is_one_the_model_acts_on():
+    assert len(_advertised()) >= 15
+    for phrase in _advertised():
+        assert plan(phrase).calls, phrase  # a tool call, never the help or a refusal
 
 
 def test_help_needs_no_tool():

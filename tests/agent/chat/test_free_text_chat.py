@@ -79,3 +79,38 @@ def test_the_same_sentences_through_an_openai_compatible_model(env):
         finally:
             ctx.close()
             runtime.close()
+
+
+def _leaf_categories(runtime) -> set[str]:
+    return {p.leaf_category for p in runtime.shop_products}
+
+
+def test_a_request_without_a_type_says_what_was_understood_and_asks_for_the_type(env):
+    settings = load_settings()
+    runtime = build_runtime(settings)
+    ctx = ChatContext(runtime)
+    try:
+        graph = build_chat_graph(ctx, build_chat_model(settings), InMemorySaver())
+        chat = ChatSession(graph, "t-no-type", 12)
+        budget = chat.ask("under 1500")
+        assert budget.answer.startswith("Understood: budget now up to ₹1,500.")
+        assert "could not" not in budget.answer and budget.answer.count("?") == 1  # one question, no error
+        question = budget.answer.splitlines()[-1]
+        named = question.split("e.g. ")[1].rstrip("?").replace(" or ", ", ").split(", ")
+        assert len(named) == 3 and set(named) <= _leaf_categories(runtime)  # the catalog's own names
+        wallets = chat.ask("wallets")  # the answer to the question: the budget still holds
+        assert wallets.recommendations and all(r["price"] <= 1500 for r in wallets.recommendations)
+        again = chat.ask("start over")
+        assert "started over" in again.answer and again.answer.rstrip().endswith("?")
+        assert again.constraints["max_price"] is None and not again.constraints["categories"]
+
+        nothing = ChatSession(graph, "t-nothing", 12).ask("zzkq vrrp")
+        assert nothing.answer.startswith("I did not understand 'zzkq vrrp'") and nothing.answer.count("?") == 1
+        examples = nothing.answer.split("for example, ")[1].split(". ")[0]
+        first, second = [part.strip("'") for part in examples.split("' or '")]
+        for i, example in enumerate((first, second)):  # the examples it gives work as given
+            shown = ChatSession(graph, f"t-example-{i}", 12).ask(example)
+            assert shown.recommendations and shown.constraints["categories"], example
+    finally:
+        ctx.close()
+        runtime.close()
