@@ -20,6 +20,7 @@ STAGES = {
     "catalog": "catalog ingest (products/s), store size, search p50/p95 with and without filters",
     "optimizer": "optimiser solve time by candidate count",
     "live": "live mode: new screenshot to new recommendations over a scripted session, by stage; memory",
+    "chat_latency": "chat turn p50/p95 with the local chat model, embedded store: demo and real catalog",
 }
 
 
@@ -56,9 +57,14 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], dict]]:
         from benchmarks.live import measure
         return measure(seconds=30.0 if quick else 120.0)
 
+    def chat_latency() -> dict:
+        from benchmarks.chat_latency import measure
+        return measure(categories=3 if quick else 6, real_products=2000 if quick else 5000,
+                       stores=args.out / "chat-stores")
+
     return {"capture": capture, "reader": reader, "text_layer": text_layer, "pipeline": pipeline, "catalog": catalog,
             "optimizer": optimizer,
-            "live": live}
+            "live": live, "chat_latency": chat_latency}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
