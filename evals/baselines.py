@@ -78,6 +78,10 @@ class ItemKnnRecommender(PopularityRecommender):
 
     name = "item-knn"
 
+    def __init__(self, catalog_ids: Sequence[str] = (), last: int | None = None) -> None:
+        self.last = last  # score against only the newest ``last`` viewed items (None: all of them)
+        super().__init__(catalog_ids)
+
     def fit(self, train_sessions: list[list[str]]) -> None:
         super().fit(train_sessions)
         sets = [set(session) for session in train_sessions]
@@ -90,13 +94,18 @@ class ItemKnnRecommender(PopularityRecommender):
             i: {j: c / math.sqrt(count[i] * count[j]) for j, c in neighbours.items()} for i, neighbours in co.items()
         }
 
-    def recommend(self, case: EvalCase, k: int) -> list[str]:
+    def scored(self, case: EvalCase, n: int) -> dict[str, float]:
+        """The ``n`` best-scored items (the case's viewed ones excluded) and their scores."""
+        viewed = case.viewed_ids[-self.last:] if self.last else case.viewed_ids
         scores: dict[str, float] = defaultdict(float)
-        for viewed in case.viewed_ids:
-            for item, sim in self.similar.get(viewed, {}).items():
+        for item_viewed in viewed:
+            for item, sim in self.similar.get(item_viewed, {}).items():
                 scores[item] += sim
+        return {item: scores[item] for item in _top(scores, self.rank, set(case.viewed_ids), n)}
+
+    def recommend(self, case: EvalCase, k: int) -> list[str]:
         exclude = set(case.viewed_ids)
-        return self._fill(_top(scores, self.rank, exclude, k), exclude, k)
+        return self._fill(list(self.scored(case, k)), exclude, k)
 
 
 class SessionKnnRecommender(PopularityRecommender):
@@ -145,3 +154,22 @@ class SessionKnnRecommender(PopularityRecommender):
                 scores[item] += sim
         exclude = set(case.viewed_ids)
         return self._fill(_top(scores, self.rank, exclude, k), exclude, k)
+
+
+class SessionModelRecommender(PopularityRecommender):
+    """A next-item model of ``tools.sessions.models`` (SKNN, V-SKNN, STAN) as an eval method: the model's
+    ranking given the viewed items, the viewed items excluded, filled by popularity (the model ranks only items
+    with a positive score)."""
+
+    def __init__(self, model, catalog_ids: Sequence[str] = (), name: str | None = None) -> None:
+        self.model = model
+        self.name = name or model.name
+        super().__init__(catalog_ids)
+
+    def fit(self, train_sessions: list[list[str]]) -> None:
+        super().fit(train_sessions)
+        self.model.fit(train_sessions)
+
+    def recommend(self, case: EvalCase, k: int) -> list[str]:
+        exclude = set(case.viewed_ids)
+        return self._fill(self.model.recommend(list(case.viewed_ids), k, exclude=exclude), exclude, k)

@@ -148,3 +148,38 @@ def write_reports(doc: dict[str, Any], out: Path) -> dict[str, Path]:
     paths["markdown"].write_text(text + "\n", encoding="utf-8")
     paths["html"].write_text(html_page(doc, text), encoding="utf-8")
     return paths
+
+
+LCREC_TABLE = ("hr@10", "ndcg@10", "mrr@10", "hr@20", "ndcg@20", "mrr@20")
+
+
+def lcrec_table(doc: dict[str, Any]) -> list[str]:
+    """One row per method on the real-shopper experiment: mean [95% bootstrap interval]."""
+    return _table(["method", *LCREC_TABLE], [[m, *(_cell(v.get(k)) for k in LCREC_TABLE)]
+                                             for m, v in doc["metrics"].items()])
+
+
+def _diff(d: dict[str, Any]) -> str:
+    return f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]{' *' if d['significant'] else ''}"
+
+
+def lcrec_markdown(doc: dict[str, Any]) -> str:
+    revision, data, protocol = doc["revision"], doc["dataset"], doc["protocol"]
+    lines = [f"# Real shoppers: {data['name']} (`{doc['suite']}`)", "",
+             f"Revision {revision['commit'][:12]}{' (uncommitted changes)' if revision['dirty'] else ''}, "
+             f"{doc['seconds']:.0f} s. Dataset {data['folder']} (sha256 {data['sha256'][:12]}): {data['users']} "
+             f"users, {data['items']['items']} items. Split {protocol['split']}, {protocol['users_sampled']} users "
+             f"(seed {protocol['seed']}), {protocol['train_sequences']} training sequences, full ranking with the "
+             f"history excluded; InteraRec browses the last {protocol['pages']} history pages.", "",
+             "## Ranking (mean [95% bootstrap interval])", "", *lcrec_table(doc), "",
+             f"## Paired bootstrap against the best trained baseline ({doc['best_trained_baseline']})", "",
+             "Difference on the same users, mean [95% interval]; * marks an interval that excludes 0.", ""]
+    lines += _table(["comparison", *PAIRED_COLUMNS], [[name, *(_diff(d[m]) for m in PAIRED_COLUMNS)]
+                                                      for name, d in doc["paired"].items()]) + [""]
+    lines += ["## Thresholds", "", *_table(["metric", "bound", "value", "result"], [
+        [r["key"], f">= {r['minimum']}", "-" if r["value"] is None else f"{r['value']:.3f}",
+         "pass" if r["pass"] else "FAIL"] for r in doc["thresholds"]]), ""]
+    return "\n".join(lines)
+
+
+PAIRED_COLUMNS = ("hr@10", "ndcg@10", "mrr@10")

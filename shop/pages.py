@@ -164,7 +164,7 @@ def rating_badge(p: Product, testid: str) -> str:
 def price_html(p: Product, prefix: str) -> str:
     """Price, struck MRP and discount; ``prefix`` picks the testids (``product`` or ``product-card``)."""
     if p.price is None:
-        return f'<span class="price na" data-testid="{prefix}-price">Currently unavailable</span>'
+        return f'<span class="price na" data-testid="{prefix}-price">Price not available</span>'
     price = esc(format_money(p.price, p.currency))
     parts = [f'<span class="price" data-testid="{prefix}-price">{price}</span>']
     off = discount_percent(p)
