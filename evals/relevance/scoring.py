@@ -102,7 +102,7 @@ def score_turn(scenario: str, turn: int, said: str, expect: Expect, shown: list[
                       top=[f"{p.title[:70]} | {p.price} | {' > '.join(p.category_path[-2:])}" for p in top])
     if expect.category:
         hits = sum(in_category(p, expect.category) for p in top)
-        score.category_precision = hits / TOP if top else 0.0  # an empty or short list counts as misses
+        score.category_precision = hits / len(top) if top else 0.0  # of what is shown (short lists: see `short`)
         if hits < len(top) or not top:
             score.failures.append(f"category: {len(top) - hits} of {len(top)} not {'/'.join(expect.category)}")
     checks = []
@@ -176,6 +176,7 @@ def summarise(scores: list[TurnScore]) -> dict:
         "refinements": len(refinements),
         "latency_p50_s": _quantile(seconds, 0.5), "latency_p95_s": _quantile(seconds, 0.95),
         "empty_lists": sum(s.shown == 0 for s in scores),
+        "short_lists": sum(0 < s.shown < TOP for s in scores),
     }
 
 

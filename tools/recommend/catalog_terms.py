@@ -1,13 +1,23 @@
 """The catalog's own names, for reading requests: its categories (by lexicon, then by meaning with the catalog's
 MiniLM embedding), its brands, and the price bands of each product type.
 
-A product type said in a request is resolved in this order (docs/chat-relevance.md, "Product types"):
+A product type said in a request is resolved in this order (docs/chat-relevance.md, "From words to
+constraints"):
 1. lexicon: the request's words, singular, equal a category name at any level of a path ("coffee mugs" ->
    Coffee Mugs), or its last word when that word names the category's kind ("mug" -> Coffee Mugs; "watch" ->
-   Wrist Watches and Watches); a general synonym first maps the word ("purse" -> wallet);
-2. meaning: the cosine similarity of the phrase and each category (name and parent) with the MiniLM model the
+   Wrist Watches and Watches), also written as one word ("flipflops" -> Flip Flops); a general synonym first
+   maps the word ("purse" -> wallet);
+2. title words: a word of the catalog's titles that is no category name but that most products carrying it share
+   one category ("earbuds", "kadhai", "ac" -> that category): ``TITLE_SHARE`` of at least ``TITLE_MIN`` products;
+3. typos: a word found nowhere in the catalog one edit (two for long words) away from exactly one category word
+   ("wach" -> watch, "deodrant" -> deodorant);
+4. meaning: the cosine similarity of the phrase and each category (name and parent) with the MiniLM model the
    catalog is embedded with; accepted at ``ACCEPT`` or more, else the type is unknown and the nearest
    categories are named.
+
+Brands are the catalog's. A one-word brand that is also an ordinary word of other products' titles ("Wireless",
+"Fit", "Women" where a title's first word is taken as the brand) is ``ambiguous``: a brand only when said as one
+("only Fit", "not Fit"). The distinctive word of a longer brand ("Benetton") names it after "not" or "only".
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import numpy as np
 from catalog.models import Product
 from tools.recommend.vocabulary import STOPWORDS, TYPE_SYNONYMS, words
 
+TITLE_SHARE = 0.6  # share of the products whose titles carry a word that one category must hold
+TITLE_MIN = 3  # products a title word must appear in to name a category
 ACCEPT = 0.65  # cosine similarity from which an unknown phrase is taken as a category (tuned on the dev split)
 WEAK = 0.45  # below this a phrase alone is not taken as a shopping request at all
 NEAREST = 3  # categories named when a type is unknown
@@ -49,6 +61,11 @@ class CatalogTerms:
     _prices: dict[str, list[float]] = field(default_factory=dict)
     _leaf_names: list[str] = field(default_factory=list)
     _vectors: np.ndarray | None = None
+    title_types: dict[str, list[str]] = field(default_factory=dict)  # title word -> the category it names
+    vocabulary: set[str] = field(default_factory=set)  # every word of the catalog's titles and categories
+    ambiguous_brands: set[str] = field(default_factory=set)  # one-word brand keys that are ordinary words too
+    brand_parts: dict[str, list[str]] = field(default_factory=dict)  # a word of longer brands -> those brands
+    _joined: dict[str, set[str]] = field(default_factory=dict)  # "flipflop" -> the categories of "flip flop"
 
     @classmethod
     def from_products(cls, products: list[Product]) -> CatalogTerms:
@@ -72,9 +89,51 @@ class CatalogTerms:
                     lexicon.setdefault(key[-1:], set()).add(name)
         brands = {b.casefold(): b for p in products if p.brand for b in [p.brand]}
         brand_words = {tuple(re.findall(r"[a-z0-9&'.!@-]+", key)): b for key, b in brands.items()}
-        leaves = sorted({p.leaf_category for p in products})
-        return cls({p.id: p for p in products}, counts, lexicon, brands, brand_words,
-                   {k: sorted(v) for k, v in prices.items()}, leaves)
+        for key, brand in list(brand_words.items()):  # "levis" for Levi's
+            bare = tuple(w.replace("'", "") for w in key)
+            brand_words.setdefault(bare, brand)
+        terms = cls({p.id: p for p in products}, counts, lexicon, brands, brand_words,
+                    {k: sorted(v) for k, v in prices.items()}, sorted({p.leaf_category for p in products}))
+        terms._index_titles(products)
+        return terms
+
+    def _index_titles(self, products: list[Product]) -> None:
+        """Title words that name a category, the catalog's vocabulary, and which brand names are ordinary words."""
+        leaves_of: dict[str, dict[str, int]] = {}
+        brand_of_word: dict[str, int] = {}
+        other_titles: dict[str, int] = {}
+        single = {key[0]: brand for key, brand in self.brand_words.items() if len(key) == 1}
+        for p in products:
+            title = set(words(p.title))
+            self.vocabulary |= title | {w for c in p.category_path for w in words(c)}
+            for w in title:
+                if w.isalpha() and len(w) > 1 and w not in STOPWORDS:
+                    leaves_of.setdefault(w, {}).setdefault(p.leaf_category, 0)
+                    leaves_of[w][p.leaf_category] += 1
+            brand = (p.brand or "").casefold()
+            for w in set(re.findall(r"[a-z0-9&'.!@-]+", p.title.casefold())):
+                if w in single:
+                    if single[w].casefold() == brand:
+                        brand_of_word[w] = brand_of_word.get(w, 0) + 1
+                    else:
+                        other_titles[w] = other_titles.get(w, 0) + 1
+        lexicon_words = {w for key in self.lexicon for w in key}
+        brand_tokens = {w for key in self.brand_words for w in key}
+        for w, leaves in leaves_of.items():
+            total = sum(leaves.values())
+            leaf, most = max(leaves.items(), key=lambda kv: (kv[1], kv[0]))
+            if w not in lexicon_words and w not in brand_tokens and total >= TITLE_MIN and most / total >= TITLE_SHARE:
+                self.title_types[w] = [leaf]
+        self.ambiguous_brands = {w for w, n in other_titles.items() if n >= 2 and n * 2 >= brand_of_word.get(w, 0)}
+        owners: dict[str, set[str]] = {}
+        for key, brand in self.brand_words.items():
+            for w in key if len(key) > 1 else ():
+                if len(w) >= 4 and w not in STOPWORDS and w.isalpha():
+                    owners.setdefault(w, set()).add(brand)
+        self.brand_parts = {w: sorted(b) for w, b in owners.items() if len(b) <= 3}
+        for key, names in self.lexicon.items():
+            if len(key) > 1:
+                self._joined.setdefault("".join(key), set()).update(names)
 
     # ------------------------------------------------------------------ product types
     def lexicon_types(self, tokens: list[str]) -> list[tuple[int, int, list[str], str]]:
@@ -82,25 +141,28 @@ class CatalogTerms:
         (start, end, categories, how)."""
         found: list[tuple[int, int, list[str], str]] = []
         taken: set[int] = set()
+        fixed = [self.correct(t) for t in tokens]
         for size in (4, 3, 2, 1):
             for start in range(len(tokens) - size + 1):
                 span = range(start, start + size)
                 if taken & set(span):
                     continue
-                key = tuple(tokens[start:start + size])
+                key = tuple(fixed[start:start + size])
                 names, how = self._lookup(key)
                 if names:
-                    found.append((start, start + size, names, how))
+                    typo = fixed[start:start + size] != tokens[start:start + size]
+                    found.append((start, start + size, names, "typo" if typo else how))
                     taken |= set(span)
         return sorted(found)
 
     def _lookup(self, key: tuple[str, ...]) -> tuple[list[str], str]:
         if key in self.lexicon:
             return sorted(self.lexicon[key]), "lexicon"
-        joined = "".join(key)  # "t shirt" / "tshirt", "pen drive" / "pendrive"
-        for lex, names in self.lexicon.items():
-            if len(key) > 1 and "".join(lex) == joined:
-                return sorted(names), "lexicon"
+        joined = "".join(key)  # "t shirt" / "tshirt", "pen drive" / "pendrive", "flipflops" / "flip flops"
+        if len(key) > 1 and (joined,) in self.lexicon:
+            return sorted(self.lexicon[(joined,)]), "lexicon"
+        if joined in self._joined:
+            return sorted(self._joined[joined]), "lexicon"
         synonyms = TYPE_SYNONYMS.get(" ".join(key))
         if synonyms:
             names = set()
@@ -108,7 +170,27 @@ class CatalogTerms:
                 names |= self.lexicon.get(tuple(words(synonym)), set())
             if names:
                 return sorted(names), "synonym"
+        if len(key) == 1 and key[0] in self.title_types:
+            return list(self.title_types[key[0]]), "title words"
         return [], ""
+
+    def correct(self, word: str) -> str:
+        """The category word ``word`` is a slip of ("wach" -> watch, "shoos" -> shoe), when ``word`` itself is no
+        word of the catalog and one candidate is clearly the likelier (three times the products of the next)."""
+        if len(word) < 4 or not word.isalpha() or word in self.vocabulary or word in STOPWORDS:
+            return word
+        limit = 1 if len(word) < 8 else 2
+        close = sorted(((self._word_count(w), w) for w in {w for key in self.lexicon for w in key}
+                        if abs(len(w) - len(word)) <= limit and w[:1] == word[:1] and osa_distance(word, w) <= limit),
+                       reverse=True)
+        if not close or (len(close) > 1 and close[0][0] < 3 * close[1][0]):
+            return word
+        return close[0][1]
+
+    def _word_count(self, word: str) -> int:
+        """Products in the categories whose names carry ``word``."""
+        names = {n for key, found in self.lexicon.items() if word in key for n in found}
+        return sum(self.category_counts.get(n, 0) for n in names)
 
     def _category_vectors(self) -> np.ndarray:
         if self._vectors is None:
@@ -175,6 +257,20 @@ class CatalogTerms:
 
 _GENERIC_HEADS = {"set", "care", "kit", "accessory", "combo", "gift", "need", "wear", "essential", "product",
                   "good", "equipment", "furnishing", "decor", "linen", "tool"}
+
+
+def osa_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from ``a`` to ``b``."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def _quantile(values: list[float], q: float) -> float:

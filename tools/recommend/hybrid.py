@@ -97,8 +97,9 @@ def retrieve_request(
     notes: list[str] = []
     keep = set(products)
     applied: list[str] = []
-    # the latest wish first: when two cannot both hold, the one said last wins ("what about for my mom")
-    for name, said_in, test, strong in sorted(terms, key=lambda t: -t[1]):
+    # the latest wish first: when two cannot both hold, the one said last wins ("what about for my mom");
+    # who it is for comes first: a recipient is a need, a colour a wish
+    for name, said_in, test, strong in sorted(terms, key=lambda t: (not t[0].startswith("for "), -t[1])):
         if not strong:
             continue
         first = len(notes)

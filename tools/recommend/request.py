@@ -16,11 +16,14 @@ from pydantic import BaseModel, Field
 
 from tools.recommend.catalog_terms import CatalogTerms, TypeMatch
 from tools.recommend.vocabulary import (
+    AGE_WORDS,
     COLOURS,
     GENDER_WORDS,
     MATERIALS,
     NEGATIONS,
+    NOUN_COLOURS,
     OCCASIONS,
+    OTHER_SEX,
     RECIPIENTS,
     SIZE,
     STOPWORDS,
@@ -183,16 +186,34 @@ def _brands(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
             before = text.text[:m.start()]
             single_common = len(key) == 1 and (key[0] in STOPWORDS or key[0] in COLOURS or key[0] in MATERIALS
                                                or key[0] in OCCASIONS or singular(key[0]) in _type_words(terms)
-                                               or len(key[0]) <= 2)
+                                               or key[0] in RECIPIENTS or key[0] in GENDER_WORDS
+                                               or key[0] in terms.ambiguous_brands or len(key[0]) <= 2)
             if single_common and not (_NEGATION.search(before) or _ONLY_BEFORE.search(before)):
                 continue  # "new", "black", "denim": a brand only when said as one ("not Denim", "only Denim")
             brand = terms.brand_words[key]
             (out.exclude_brands if _NEGATION.search(before) else out.only_brands).append(brand)
             text.blank(m.start(), m.end())
+            if after := re.match(r"\s+(?:only|please|pls|brand)\b", text.text[m.end():]):  # "levis only"
+                text.blank(m.end(), m.end() + after.end())
             if neg := _NEGATION.search(before):
                 text.blank(neg.start(), m.start())
             elif only := _ONLY_BEFORE.search(before):
                 text.blank(only.start(), m.start())
+
+
+def _brand_parts(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
+    """'not Benetton', 'only Tourister': the distinctive word of a longer brand name, said as a brand."""
+    for m in list(re.finditer(r"[a-z][a-z'&.-]+", text.text)):
+        brands = terms.brand_parts.get(m.group())
+        before = text.text[:m.start()]
+        if not brands:
+            continue
+        if neg := _NEGATION.search(before):
+            out.exclude_brands += [b for b in brands if b not in out.exclude_brands]
+            text.blank(neg.start(), m.end())
+        elif only := _ONLY_BEFORE.search(before):
+            out.only_brands += [b for b in brands if b not in out.only_brands]
+            text.blank(only.start(), m.end())
 
 
 def _type_words(terms: CatalogTerms) -> set[str]:
@@ -221,12 +242,22 @@ def _colours(text: _Text, out: ParsedRequest) -> None:
     names = "|".join(sorted((re.escape(c) for c in COLOURS), key=len, reverse=True))
     for m in list(re.finditer(rf"\b(?:(not|no|without|except|avoid|nothing)\s+(?:in\s+)?)?({names})\b"
                               rf"(?:\s+(?:colou?red|colou?r|one|ones|shade))?", text.text)):
+        if m.group(2) in NOUN_COLOURS and _ends_noun_phrase(text.text, m.start(2), m.end(2)):
+            continue  # "face cream", "red wine": the word is the thing, not its colour
         colour = COLOURS[m.group(2)]
         target = out.not_colours if m.group(1) else out.colours
         if colour not in target:
             target.append(colour)
         text.blank(m.start(), m.end())
     text.take(re.compile(r"\b(?:in|colou?r)\s+(?=\s*$)"))
+
+
+def _ends_noun_phrase(text: str, start: int, end: int) -> bool:
+    """The word at [start, end) follows a content word and ends its phrase: a noun there, not an adjective."""
+    before = re.search(r"([a-z]+)\s+$", text[:start])
+    after = re.match(r"\s*([a-z]+)", text[end:])
+    follows_word = before is not None and before.group(1) not in STOPWORDS and before.group(1) not in COLOURS
+    return follows_word and (after is None or after.group(1) in STOPWORDS)
 
 
 def _materials(text: _Text, out: ParsedRequest) -> None:
@@ -239,6 +270,9 @@ def _materials(text: _Text, out: ParsedRequest) -> None:
 
 
 def _people(text: _Text, out: ParsedRequest) -> None:
+    if m := re.search(r"\b(?:baby|little|infant|toddler)\s+(boy|girl)s?\b", text.text):  # "my baby boy"
+        out.gender, out.recipient = f"{m.group(1)}s", m.group(0)
+        text.blank(m.start(), m.end())
     for m in list(_FOR.finditer(text.text)):
         word = m.group(1)
         if word in RECIPIENTS:
@@ -253,10 +287,15 @@ def _people(text: _Text, out: ParsedRequest) -> None:
         text.blank(m.start(), m.end())
 
 
-def _occasion(text: _Text, out: ParsedRequest) -> None:
+def _occasion(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
     names = "|".join(sorted(OCCASIONS, key=len, reverse=True))
     for m in list(re.finditer(rf"\b(?:for (?:a |the |my )?|to (?:a |the )?)?({names})(?:\s+(?:wear|use|gift))?\b",
                               text.text)):
+        after = re.match(r"\s*([a-z]+(?:-[a-z]+)?)", text.text[m.end(1):])
+        word = singular(m.group(1))
+        if (word,) in terms.lexicon or (after and terms.lexicon_types([word, singular(after.group(1))])[:1]
+                                        and terms.lexicon_types([word, singular(after.group(1))])[0][:2] == (0, 2)):
+            continue  # it names a product type of this catalog ("yoga", "running shoes"): the type reads it
         out.occasion = out.occasion or OCCASIONS[m.group(1)]
         text.blank(m.start(), m.end())
 
@@ -281,16 +320,42 @@ def parse(message: str, terms: CatalogTerms) -> ParsedRequest:
             out.clear.append(key)
     _prices(text, out)
     _brands(text, terms, out)
+    _brand_parts(text, terms, out)
     _colours(text, out)
     _materials(text, out)
     if m := SIZE.search(text.text):
         out.size = next(g for g in m.groups() if g)
         text.blank(m.start(), m.end())
     _people(text, out)
-    _occasion(text, out)
+    _occasion(text, terms, out)
     _negated_unknowns(text, terms, out)
     _types(text, terms, out)
     return out
+
+
+def _compounds(spans: list, found: list[re.Match], text: str) -> list:
+    """Neighbouring type words make one compound: "laptop battery" is a battery, "duffle bag" a duffel bag (the
+    categories both words name, else the last word's)."""
+    merged: list = []
+    for span in spans:
+        if merged and merged[-1][1] == span[0] and \
+                not text[found[merged[-1][1] - 1].end():found[span[0]].start()].strip(" -"):
+            start, _, names, how = merged[-1]
+            shared = [n for n in span[2] if n in names]
+            merged[-1] = (start, span[1], shared or span[2], how if shared else span[3])
+        else:
+            merged.append(span)
+    return merged
+
+
+def _for_age(names: list[str], out: ParsedRequest) -> list[str]:
+    """Categories for babies or children ("Baby Bedsheets", "Kids' Watches") only when the request is for one, as
+    long as others remain."""
+    said = set(re.findall(r"[a-z]+", (out.recipient or "").casefold()))
+    other = OTHER_SEX.get(out.gender or "", set())
+    if out.gender not in ("baby", "kids", "boys", "girls") and not said & AGE_WORDS:
+        names = [n for n in names if not AGE_WORDS & set(re.findall(r"[a-z]+", n.casefold()))] or names
+    return [n for n in names if not other & set(re.findall(r"[a-z]+", n.casefold()))] or names
 
 
 def _types(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
@@ -298,11 +363,12 @@ def _types(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
              if m.group() not in STOPWORDS and not m.group().isdigit() and len(m.group()) > 1]
     content = [m.group() for m in found]
     tokens = [singular(w) for w in content]
-    spans = terms.lexicon_types(tokens)
+    spans = _compounds(terms.lexicon_types(tokens), found, text.text)
     # "a wallet and a belt" asks for both; in "a bag for my laptop" the second type only describes the first
     said = out.said.casefold()
     spans = spans[:1] + [s for prev, s in zip(spans, spans[1:])
                          if re.search(r"\b(?:and|or)\b|,|/", said[found[prev[1] - 1].end():found[s[0]].start()])]
+    spans = [(a, b, _for_age(names, out), how) for a, b, names, how in spans]
     used: set[int] = set()
     if spans:
         names: list[str] = []

@@ -19,6 +19,13 @@ COLOURS = {
     "multicolour": "Multicolor", "multi-colour": "Multicolor", "multi-color": "Multicolor", "colourful": "Multicolor",
     "colorful": "Multicolor", "off-white": "Off White",
 }
+# colour names that are also things ("face cream", "red wine", "orange juice"): a colour only before a noun or
+# after "in"/"and"/"or", not when they end a phrase after another word
+NOUN_COLOURS = frozenset({"cream", "wine", "rust", "orange", "peach", "olive", "mustard", "charcoal", "lavender",
+                          "ivory", "copper", "coffee", "chocolate"} & set(COLOURS))
+# words of category names for children, left out unless the request is for a child
+AGE_WORDS = frozenset({"baby", "babies", "kid", "kids", "boys", "girls", "infant", "infants", "children", "child",
+                       "toddler", "toddlers", "newborn"})
 # a colour also matches products recorded under these names
 COLOUR_ALIASES = {"Navy": {"navy", "navy blue"}, "Grey": {"grey", "gray", "charcoal"}, "Gold": {"gold", "golden"},
                   "Multicolor": {"multicolor", "multicolour", "multi"}, "Off White": {"off white", "cream"},
@@ -93,7 +100,12 @@ TYPE_SYNONYMS = {
     "diaper": ["nappy", "diaper"], "sippy cup": ["sipper"], "water bottle": ["bottle"], "tumbler": ["glass"],
     "painting": ["painting"], "wall art": ["painting", "poster", "wall decal"], "lipstick": ["lip"],
     "moisturiser": ["face care"], "moisturizer": ["face care"], "suitcase": ["trunk", "duffel bag"],
-    "luggage": ["trunk", "duffel bag"], "belt": ["belt"], "clock": ["clock"],
+    "luggage": ["trunk", "duffel bag", "suitcase"], "belt": ["belt"], "clock": ["clock"],
+    "fridge": ["refrigerator"], "tv": ["television"], "telly": ["television"], "ac": ["air conditioner"],
+    "earphone": ["headphone"], "earbud": ["headphone"], "headset": ["headphone"], "trolley": ["suitcase"],
+    "idol": ["showpiece"], "statue": ["showpiece"], "figurine": ["showpiece"], "sneakers": ["sports shoe"],
+    "bellie": ["ballerina"], "belly": ["ballerina"], "ballet flat": ["ballerina", "flat"], "kadai": ["kadhai"],
+    "duffle": ["duffel bag"], "duffle bag": ["duffel bag"], "racket": ["racquet"], "cctv": ["security camera"],
 }
 
 # words of a request that carry no product meaning
