@@ -49,6 +49,7 @@ def _warm_up(ctx: ChatContext) -> float:
     ctx.terms.by_meaning("warm up")
     ctx.lexical.search("warm up")
     ctx.runtime.store.search("warm up", SearchFilters(), limit=5)
+    ctx.brands  # noqa: B018 - the store's brand list is read once per chat, at its first request
     return time.perf_counter() - started
 
 

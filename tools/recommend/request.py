@@ -24,6 +24,7 @@ from tools.recommend.vocabulary import (
     NOUN_COLOURS,
     OCCASIONS,
     OTHER_SEX,
+    PACKAGING,
     RECIPIENTS,
     SIZE,
     STOPWORDS,
@@ -342,7 +343,9 @@ def _compounds(spans: list, found: list[re.Match], text: str) -> list:
                 not text[found[merged[-1][1] - 1].end():found[span[0]].start()].strip(" -"):
             start, _, names, how = merged[-1]
             shared = [n for n in span[2] if n in names]
-            merged[-1] = (start, span[1], shared or span[2], how if shared else span[3])
+            packaging = all(singular(found[i].group()) in PACKAGING for i in range(span[0], span[1]))
+            kept = shared or (names if packaging else span[2])  # "deo combo": a deodorant, sold as a combo
+            merged[-1] = (start, span[1], kept, how if shared or packaging else span[3])
         else:
             merged.append(span)
     return merged

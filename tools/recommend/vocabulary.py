@@ -23,6 +23,8 @@ COLOURS = {
 # after "in"/"and"/"or", not when they end a phrase after another word
 NOUN_COLOURS = frozenset({"cream", "wine", "rust", "orange", "peach", "olive", "mustard", "charcoal", "lavender",
                           "ivory", "copper", "coffee", "chocolate"} & set(COLOURS))
+# how a product is sold, not what it is: "deo combo" is a deodorant, "mug set" a mug
+PACKAGING = frozenset({"combo", "kit", "set", "pack", "pair", "bundle", "box", "collection", "hamper", "gift"})
 # words of category names for children, left out unless the request is for a child
 AGE_WORDS = frozenset({"baby", "babies", "kid", "kids", "boys", "girls", "infant", "infants", "children", "child",
                        "toddler", "toddlers", "newborn"})
