@@ -223,3 +223,67 @@ def visit_lines(boxes: Sequence[Sequence[_OcrBox]], images: Sequence[Path | byte
     """The OCR boxes of each screenshot of one page visit (in browsing order) as the page reader's views:
     ``screen_lines`` of each, then ``without_fixed``."""
     return without_fixed([screen_lines(view, image) for view, image in zip(boxes, images, strict=True)])
+
+
+# -- frames of one page: the scroll between two screenshots --------------------------------------------------
+SHIFT_TOLERANCE = 3.0  # px: boxes of the same line in two screenshots agree this well (detection jitter)
+SHIFT_X_TOLERANCE = 12.0  # px: the same for a box's left or right edge (a bullet kept or dropped)
+SHIFT_MIN_LINES = 2  # lines that must agree on one shift
+SHIFT_MIN_SHARE = 0.5  # of the lines the shift brings into both screenshots, the share that must be found there
+_EDGE = 4.0  # px: a line this near a screenshot's edge may be cut off, so it is not expected in the other one
+
+
+def _key(text: str) -> str:
+    # Letters and digits only: OCR keeps or drops a bullet or a stray mark at a line's ends from one crop to the next.
+    return re.sub(r"[\W_]+", "", text).casefold()
+
+
+def _same_column(a: _OcrBox, b: _OcrBox) -> bool:
+    # The detector pads boxes a little differently in each screenshot; one of the two edges stays put.
+    return abs(a.x0 - b.x0) <= SHIFT_X_TOLERANCE or abs(a.x1 - b.x1) <= SHIFT_X_TOLERANCE
+
+
+def scroll_shift(before: Sequence[_OcrBox], after: Sequence[_OcrBox], height: float | None = None) -> float | None:
+    """How far the page moved up between two screenshots of it (px; negative when the shopper scrolled back up),
+    or None when they do not show one page at two scroll positions.
+
+    A scroll moves every line of the page by the same distance and keeps its column: the same text at the same
+    x in both screenshots, all at one vertical shift. Lines at no shift are fixed to the viewport (a header,
+    a banner) and say nothing; repeated texts ("Add to cart" on every card) vote for wrong shifts too. A shift
+    is kept when at least ``SHIFT_MIN_LINES`` lines agree on it and they are most (``SHIFT_MIN_SHARE``) of
+    the lines that shift brings into both screenshots, so two pages sharing a footer or a menu at some offset
+    are not taken for one; shifts are tried from the one most lines agree on. ``height``: the screenshots'
+    height (default: the lowest box)."""
+    if not before or not after:
+        return None
+    view = height or max(max(b.y1 for b in before), max(b.y1 for b in after))
+    by_text: dict[str, list[_OcrBox]] = {}
+    for box in after:
+        if key := _key(box.text):
+            by_text.setdefault(key, []).append(box)
+    votes: list[tuple[float, int]] = []  # (shift, index of the line in ``before``)
+    fixed: set[int] = set()
+    for i, box in enumerate(before):
+        for other in by_text.get(_key(box.text), ()):
+            if not _same_column(box, other):
+                continue
+            shift = box.y0 - other.y0
+            if abs(shift) <= SHIFT_TOLERANCE:
+                fixed.add(i)
+            else:
+                votes.append((shift, i))
+    clusters: list[tuple[int, float, set[int]]] = []
+    for shift, _ in votes:
+        agree = [(s, i) for s, i in votes if abs(s - shift) <= SHIFT_TOLERANCE]
+        lines = {i for _, i in agree}
+        if len(lines) >= SHIFT_MIN_LINES:
+            shifts = sorted(s for s, _ in agree)
+            clusters.append((len(lines), shifts[len(shifts) // 2], lines))
+    for _, shift, lines in sorted(clusters, key=lambda c: -c[0]):
+        # The lines of ``before`` that this shift puts wholly inside ``after``, away from both edges.
+        expected = {i for i, box in enumerate(before) if i not in fixed and box.y0 - shift >= _EDGE
+                    and box.y1 - shift <= view - _EDGE and box.y0 >= _EDGE and box.y1 <= view - _EDGE}
+        found = lines & expected
+        if len(found) >= SHIFT_MIN_LINES and len(found) >= SHIFT_MIN_SHARE * len(expected):
+            return float(shift)
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urldefrag
 
 from tools.lines import ScreenLine, TextLayer
@@ -28,16 +29,46 @@ _NOT_A_SPECIFICATION = re.compile(r"price|sort|rating|showing|results|filter", r
 TextLayerLookup = Callable[[Frame], TextLayer | None]
 
 
-def visits(frames: Sequence[Frame]) -> list[list[Frame]]:
+ShiftLookup = Callable[[Frame, Frame], float | None]  # (earlier, later) -> px the page moved up, or None
+
+
+@dataclass
+class Visit:
+    """The frames of one page visit in browsing order, with each frame's scroll position in page pixels."""
+
+    frames: list[Frame]
+    offsets: list[float] = field(default_factory=list)
+
+
+def visits(frames: Sequence[Frame], shift: ShiftLookup | None = None) -> list[list[Frame]]:
     """Consecutive frames of one address (fragment ignored) are one visit; frames without an address (imported
-    screenshots) are a visit each."""
-    groups: list[list[Frame]] = []
+    screenshots) are a visit each, unless ``shift`` finds them scrolled views of one page (``page_visits``)."""
+    return [visit.frames for visit in page_visits(frames, shift)]
+
+
+def page_visits(frames: Sequence[Frame], shift: ShiftLookup | None = None) -> list[Visit]:
+    """``visits`` with scroll positions: a frame's recorded ``scroll_y``, or for frames without an address, the
+    sum of the shifts ``shift`` measured between consecutive frames (the first at 0; moved so none is above the
+    page's top). A frame without an address that ``shift`` does not place on the previous frame's page starts
+    a new visit."""
+    groups: list[Visit] = []
     for frame in frames:
         address = urldefrag(frame.url)[0] if frame.url else ""
-        if groups and address and urldefrag(groups[-1][-1].url)[0] == address:
-            groups[-1].append(frame)
-        else:
-            groups.append([frame])
+        last = groups[-1] if groups else None
+        if last is not None and address and urldefrag(last.frames[-1].url)[0] == address:
+            last.frames.append(frame)
+            last.offsets.append(float(frame.scroll_y))
+            continue
+        if last is not None and not address and shift is not None and not last.frames[-1].url:
+            moved = shift(last.frames[-1], frame)
+            if moved is not None:
+                last.frames.append(frame)
+                last.offsets.append(last.offsets[-1] + moved)
+                continue
+        groups.append(Visit([frame], [float(frame.scroll_y) if address else 0.0]))
+    for group in groups:
+        if not group.frames[0].url and (top := min(group.offsets)) < 0:
+            group.offsets = [offset - top for offset in group.offsets]
     return groups
 
 
@@ -75,12 +106,15 @@ def to_reading(frame_id: str, facts: PageFacts) -> FrameReading:
     return reading
 
 
-def read_visit(reader: PageReader, frames: Sequence[Frame], layers: Sequence[TextLayer]) -> FrameReading:
-    """One visit's frames and their text layers (same order) -> one reading, cited by its first frame."""
+def read_visit(reader: PageReader, frames: Sequence[Frame], layers: Sequence[TextLayer],
+               offsets: Sequence[float] | None = None) -> FrameReading:
+    """One visit's frames and their text layers (same order) -> one reading, cited by its first frame.
+    ``offsets``: each frame's scroll position (default: the frames' recorded ``scroll_y``)."""
     views = [layer.lines for layer in layers]
     markup_raw = next((layer.markup for layer in layers if layer.markup), None)
-    facts = reader.read_page(views, markup_facts(markup_raw) if markup_raw else None,
-                             offsets=[float(frame.scroll_y) for frame in frames])
+    if offsets is None:
+        offsets = [float(frame.scroll_y) for frame in frames]
+    facts = reader.read_page(views, markup_facts(markup_raw) if markup_raw else None, offsets=list(offsets))
     reading = to_reading(frames[0].frame_id, facts)
     reading.visit_frame_ids = [frame.frame_id for frame in frames]
     for layer in layers:
