@@ -27,6 +27,13 @@ if [ "${1:-}" = "--for-tests" ] && ! compgen -G '/usr/lib/postgresql/*/bin/initd
     apt_install --no-install-recommends postgresql
 fi
 
+# 1c. For the tests only: Debian's redis-server, with which tests/service/ start a throwaway Redis (the queue of
+#     `interarec serve` / `interarec worker`; users of the service install it the same way, docs/service.md).
+if [ "${1:-}" = "--for-tests" ] && ! [ -x /usr/bin/redis-server ]; then
+    echo "bootstrap: installing redis-server (apt)" >&2
+    apt_install --no-install-recommends redis-server
+fi
+
 # 2. Python >= 3.11 and a virtualenv.
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
 if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then

@@ -1,0 +1,87 @@
+"""The service's own settings: where Redis is, the shops' API keys and the limits. From flags and environment
+(``INTERAREC_SERVICE_*``, ``INTERAREC_REDIS_URL``); the pipeline's settings stay in agent/settings.py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+QUEUE_NAME = "interarec:frames"  # the arq queue (a Redis sorted set)
+ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # shop and shopper ids: safe in keys, paths and URLs
+
+
+class ServiceConfigError(ValueError):
+    """The service cannot start with this configuration; the message says what to fix."""
+
+
+def key_digest(key: str) -> str:
+    """Keys are kept and compared as digests, so a dump of the configuration in memory shows no key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    redis_url: str = DEFAULT_REDIS_URL
+    queue_name: str = QUEUE_NAME
+    api_keys: dict[str, str] = field(default_factory=dict)  # digest of a key -> its shop
+    max_body_bytes: int = 8 * 1024 * 1024  # one frame's request, image and text layer together
+    max_side_px: int = 8192
+    max_pixels: int = 40_000_000  # a 4K viewport is 8.3 MP; a 20000x20000 image is refused before decoding
+    max_queue: int = 1000  # frames waiting in the queue before POST answers 429
+    retry_after_s: int = 2
+    job_timeout_s: float = 60.0  # one frame's processing; a killed worker's frame is retried after this + 10 s
+    lock_retry_s: float = 0.2  # how soon a frame whose shopper is busy on another worker is tried again
+
+    def shop_of(self, key: str | None) -> str | None:
+        return self.api_keys.get(key_digest(key)) if key else None
+
+
+def parse_keys(text: str) -> dict[str, str]:
+    """``shop=key`` pairs separated by commas or new lines, or a JSON object ``{"shop": "key" | ["k1", "k2"]}``;
+    returns digest -> shop."""
+    text = text.strip()
+    pairs: list[tuple[str, str]] = []
+    if text.startswith("{"):
+        for shop, keys in json.loads(text).items():
+            pairs += [(shop, k) for k in ([keys] if isinstance(keys, str) else keys)]
+    else:
+        for item in re.split(r"[,\n]", text):
+            if item.strip():
+                shop, sep, key = item.strip().partition("=")
+                if not sep:
+                    raise ServiceConfigError(f"an API key entry must be shop=key, not {item.strip()[:20]!r}...")
+                pairs.append((shop.strip(), key.strip()))
+    keys: dict[str, str] = {}
+    for shop, key in pairs:
+        if not ID_PATTERN.match(shop):
+            raise ServiceConfigError(f"shop id {shop!r} must be 1-64 letters, digits, '.', '_' or '-'")
+        if len(key) < 16:
+            raise ServiceConfigError(f"the API key of shop {shop!r} is shorter than 16 characters")
+        if keys.setdefault(key_digest(key), shop) != shop:
+            raise ServiceConfigError("one API key is given to two shops")
+    return keys
+
+
+def load_service_config(*, redis_url: str | None = None, keys_file: str | None = None, **limits) -> ServiceConfig:
+    """Flags win over the environment: INTERAREC_REDIS_URL, INTERAREC_SERVICE_KEYS (the pairs themselves) or
+    INTERAREC_SERVICE_KEYS_FILE (a file holding them), INTERAREC_SERVICE_MAX_QUEUE."""
+    keys_text = ""
+    path = keys_file or os.environ.get("INTERAREC_SERVICE_KEYS_FILE")
+    if path:
+        try:
+            keys_text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ServiceConfigError(f"cannot read the API keys file {path}: {exc.strerror}") from exc
+    else:
+        keys_text = os.environ.get("INTERAREC_SERVICE_KEYS", "")
+    env_queue = os.environ.get("INTERAREC_SERVICE_MAX_QUEUE")
+    if env_queue and limits.get("max_queue") is None:
+        limits["max_queue"] = int(env_queue)
+    return ServiceConfig(redis_url=redis_url or os.environ.get("INTERAREC_REDIS_URL") or DEFAULT_REDIS_URL,
+                         api_keys=parse_keys(keys_text) if keys_text.strip() else {},
+                         **{k: v for k, v in limits.items() if v is not None})

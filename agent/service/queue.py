@@ -1,0 +1,76 @@
+"""What the API and the workers share in Redis besides arq's own keys: a lock per shopper, the arrival times of
+frames not yet covered by a result, the result events, the workers' heartbeats and the workers' counters."""
+
+from __future__ import annotations
+
+import json
+import time
+
+PREFIX = "interarec:"
+METRICS = PREFIX + "metrics"  # hash: processed, covered, failed, erased
+LATENCY = PREFIX + "latency"  # hash: bucket upper bound -> count, plus "sum" and "count"
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
+WORKER_TTL_S = 15
+
+# Deletes the lock only if it still holds our token: a lock that expired and was taken by another worker stays.
+RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+def scope(shop: str, shopper: str) -> str:
+    return f"{shop}/{shopper}"
+
+
+def job_id(shop: str, shopper: str, sequence: int) -> str:
+    """One arq job per frame; the id makes enqueueing the same frame twice a no-op."""
+    return f"frame:{shop}/{shopper}/{sequence}"
+
+
+def lock_key(shop: str, shopper: str) -> str:
+    return f"{PREFIX}lock:{scope(shop, shopper)}"
+
+
+def arrivals_key(shop: str, shopper: str) -> str:
+    return f"{PREFIX}arrived:{scope(shop, shopper)}"
+
+
+def events_channel(shop: str, shopper: str) -> str:
+    return f"{PREFIX}events:{scope(shop, shopper)}"
+
+
+def worker_key(name: str) -> str:
+    return f"{PREFIX}worker:{name}"
+
+
+def bucket_of(seconds: float) -> str:
+    return next((f"{b:g}" for b in LATENCY_BUCKETS if seconds <= b), "+Inf")
+
+
+def record_covered(redis_sync, shop: str, shopper: str, upto: int, now: float | None = None) -> int:
+    """A result covering frames up to ``upto`` was committed: observe each such frame's latency (arrival to
+    this result) once, and forget their arrival times. Returns how many frames it covered."""
+    now = time.time() if now is None else now
+    key = arrivals_key(shop, shopper)
+    arrived = {int(k): float(v) for k, v in redis_sync.hgetall(key).items()}
+    done = {seq: at for seq, at in arrived.items() if seq <= upto}
+    if not done:
+        return 0
+    pipe = redis_sync.pipeline(transaction=True)
+    pipe.hdel(key, *[str(s) for s in done])
+    for at in done.values():
+        latency = max(0.0, now - at)
+        pipe.hincrby(LATENCY, bucket_of(latency), 1)
+        pipe.hincrbyfloat(LATENCY, "sum", latency)
+        pipe.hincrby(LATENCY, "count", 1)
+    pipe.hincrby(METRICS, "processed", len(done))
+    pipe.execute()
+    return len(done)
+
+
+def live_workers(redis_sync) -> list[dict]:
+    """The heartbeats of workers seen in the last WORKER_TTL_S seconds."""
+    found = []
+    for key in redis_sync.scan_iter(match=worker_key("*"), count=100):
+        value = redis_sync.get(key)
+        if value:
+            found.append(json.loads(value))
+    return found
