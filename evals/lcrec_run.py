@@ -80,7 +80,7 @@ def page_frames(runtime, pids: list[str], shop_url: str, progress: Callable[[str
         persona = Persona(name="lcrec-pages", description="Opens each item's product page once.",
                           steps=[Step(action="goto", text=wanted[pid]) for pid in chunk])
         session_id = store.new_session(f"{PAGE_SOURCE}:{len(chunk)}")
-        browse_session(runtime.browser_config, store, session_id, shop_url, persona, pace_s=EVAL_PACE_S)
+        browse_session(runtime.browser_config, store, session_id, shop_url, persona, pace_s=0.0)  # one frame a page
         frames = store.frames(session_id)
         originals = {f.frame_id: f for f in frames}
         for frame in frames:
@@ -153,6 +153,7 @@ def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalC
             "page_seconds": round(time.perf_counter() - started, 1), "summariser": runtime.backends.summariser,
             "catalog_dir": str(run_settings.catalog_dir), "page_store": str(run_settings.frames_dir)}
     methods: list[Recommender] = [InteraRecMethod(runtime, captures),
+                                  InteraRecMethod(runtime, captures, name="interarec-soft", category_policy="soft"),
                                   InteraRecMethod(runtime, captures, name="interarec+session", session_model=STAN())]
     return runtime, methods, info
 

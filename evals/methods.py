@@ -22,6 +22,8 @@ from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Frame
 from tools.sessions.models import SessionModel
 
+CATEGORY_POLICIES = ("hard", "soft")  # the summary's type as a hard filter, or as a score term
+SOFT_CATEGORY_WEIGHT = 1.0
 TEXT_ONLY_NAME = "text-only: weblog titles through the offline reader's rules (no screenshots)"
 
 
@@ -56,9 +58,12 @@ class InteraRecMethod:
 
     def __init__(self, runtime: Runtime, captures: dict[str, Capture], modality: str = "screens",
                  frame_fraction: float = 1.0, name: str | None = None, session_model: SessionModel | None = None,
-                 session_weight: float = SESSION_WEIGHT) -> None:
+                 session_weight: float = SESSION_WEIGHT, category_policy: str = "hard") -> None:
         if modality not in ("screens", "text", "both"):
             raise ValueError(f"unknown modality {modality!r}")
+        if category_policy not in CATEGORY_POLICIES:
+            raise ValueError(f"unknown category policy {category_policy!r}")
+        self.category_policy = category_policy
         self.runtime, self.captures = runtime, captures
         self.modality, self.frame_fraction = modality, frame_fraction
         self.session_model, self.session_weight = session_model, session_weight
@@ -91,7 +96,16 @@ class InteraRecMethod:
         summarised = time.perf_counter()
         settings = self.runtime.settings
         constraints = constraints_from_summary(summary, k=k, price_tolerance=settings.price_tolerance)
-        candidates = retrieve(self.runtime.store, constraints, exclude_ids=list(case.viewed_ids))
+        if self.category_policy == "soft" and constraints.categories:
+            # The summary's type as a score term instead of a filter: the query still carries it, and products
+            # of that category get the same attraction factor as the best session score (exp(weight)).
+            wanted = {c.casefold() for c in constraints.categories}
+            constraints = constraints.model_copy(update={"categories": []})
+            candidates = retrieve(self.runtime.store, constraints, exclude_ids=list(case.viewed_ids))
+            in_type = {c.product_id: float(bool(wanted & {x.casefold() for x in c.category_path})) for c in candidates}
+            candidates = with_session_scores(candidates, in_type, SOFT_CATEGORY_WEIGHT)
+        else:
+            candidates = retrieve(self.runtime.store, constraints, exclude_ids=list(case.viewed_ids))
         if self.session_model is not None:  # the session-based re-ranking variant
             scores = self.session_model.score(list(case.viewed_ids), [c.product_id for c in candidates])
             candidates = with_session_scores(candidates, scores, self.session_weight)
