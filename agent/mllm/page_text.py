@@ -26,6 +26,8 @@ SIZE_STANDS_OUT = 1.5  # times the body text's font size: marked with its size
 SAME_PLACE_PX = 3.0  # two runs this close (and of the same text) are one
 CLOSE_RUNS = 0.8  # a gap under this many font sizes joins two runs of a row with a space; wider gaps with " | "
 MAX_ROWS = 300  # per visit: an endless page is cut here, with a note
+REFERENCE_CHARS = 9  # "(row 12)" and its line break: what a row written in place as a reference costs
+LISTED_CHARS = 4  # "12 " and a line break: what listing a row once costs besides its text
 _BULLETS = {"•", "◦", "▪", "▫", "‣", "●", "○", "■", "□"}
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 
@@ -191,8 +193,24 @@ def split_shared(rows: Sequence[Row], shared: Sequence[Row]) -> tuple[list[Row],
     return list(rows[len(top):]), [i for i, row in enumerate(shared) if row in showed]
 
 
-def rows_text(rows: Sequence[Row]) -> str:
-    text = [row.text for row in rows[:MAX_ROWS]]
+def repeated_rows(visits: Sequence[Sequence[Row]]) -> list[str]:
+    """Rows written more than once in a request (a buy button on every product page, a listing's sort bar, a
+    footer, a row repeated further down the same page) that cost fewer tokens given once and referred to in
+    place: the texts whose repeats are longer than the references to them, headings and text marked with its size
+    (a title, a main price) left out. In order of first appearance."""
+    counts: dict[str, int] = defaultdict(int)
+    for visit in visits:
+        for row in visit:
+            if not row.text.startswith(("#", "{")):  # a heading or text that stands out stays where it is
+                counts[row.text] += 1
+    return [text for text, count in counts.items()
+            if count > 1 and (count - 1) * len(text) > count * REFERENCE_CHARS + LISTED_CHARS]
+
+
+def rows_text(rows: Sequence[Row], references: dict[str, int] | None = None) -> str:
+    """The rows, one a line; a row of ``references`` (text -> its 0-based number) as a reference to it."""
+    refs = references or {}
+    text = [f"(row {refs[row.text] + 1})" if row.text in refs else row.text for row in rows[:MAX_ROWS]]
     if len(rows) > MAX_ROWS:
         text.append(f"({len(rows) - MAX_ROWS} more rows left out)")
     return "\n".join(text)

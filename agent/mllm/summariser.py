@@ -7,12 +7,14 @@ schema asked for, ``wire.py`` the wire formats, ``cache.py`` what is remembered;
 
 - Text layers: given ``text_layers`` (the frame store's lookup), the screenshots our browser captured with their
   page's visible text are sent as page visits (consecutive frames of one address): the visit's text once, compact
-  (``agent/mllm/page_text.py``), with the visit's last screenshot downscaled to ``text_layer_max_pixels`` at low
-  detail, in the ``summarise_text_layer`` prompt (which quotes the schema without its titles). The rows most
-  pages start with (the shop's header and menu) are given once. Frames without a text layer (imported pictures,
-  empty layers) are sent as before: full screenshots within ``max_pixels``; a request without any page text is
-  exactly the screenshots-only request. ``agent/mllm/tokens.py`` estimates what a request costs
-  (``benchmarks/mllm_tokens.py``).
+  (``agent/mllm/page_text.py``), in the ``summarise_text_layer`` prompt, the frames named f1, f2, ... (mapped back
+  to their ids in the answer). Rows most pages start with (the shop's header and menu) are given once, and so are
+  rows repeated across the request (a footer, a buy button), referred to in place. Only a product page's or a
+  thin page's visit comes with a screenshot (its topmost, downscaled to ``text_layer_max_pixels``, low detail):
+  there the image adds the product photo. Frames without a text layer (imported pictures, empty layers) are sent
+  as before: full screenshots within ``max_pixels``; a request without any page text is the screenshots-only
+  request. In ``json_schema`` and ``tools`` modes the prompt does not quote the schema: the structured-output
+  arguments carry it. ``agent/mllm/tokens.py`` estimates what a request costs (``benchmarks/mllm_tokens.py``).
 - Structured output: before the first summary the endpoint is probed once (a tiny text-only request per mode)
   for the first mode it honours: a ``json_schema`` response format, else a forced function call with the schema
   as its parameters, else ``json_object`` mode. The result is kept on the instance and in the cache.
@@ -47,6 +49,7 @@ from agent.mllm.request import (
     TextLayerLookup,
     Unit,
     evenly,
+    frame_labels,
     make_units,
     request_parts,
     unique,
@@ -127,13 +130,16 @@ class MllmSummariser:
         self.cache.remember_covered(summary_digest(summary), covered | {f.sha256 for f in new})
         return summary
 
-    def messages(self, frames: list[Frame], previous: BehaviorSummary | None = None) -> list[dict]:
-        """The messages ``summarise(frames, previous)`` would send (without the structured-output arguments),
-        built without sending them; empty when it would send nothing. For estimating what a request costs."""
+    def messages(self, frames: list[Frame], previous: BehaviorSummary | None = None,
+                 mode: str | None = None) -> list[dict]:
+        """The messages ``summarise(frames, previous)`` would send in ``mode`` (default: the endpoint's, when
+        known) without the structured-output arguments, built without sending them; empty when it would send
+        nothing. For estimating what a request costs."""
         _, new = self._new_frames(frames, previous)
         if not new:
             return []
-        return self._request_parts(evenly(make_units(new, self.text_layers), self.max_frames), previous)[0]
+        units = evenly(make_units(new, self.text_layers), self.max_frames)
+        return self._request_parts(units, previous, mode=mode or self.mode)[0]
 
     def usage_summary(self) -> dict:
         """Totals over this summariser's requests (probes included) and the answers served from the cache."""
@@ -174,9 +180,9 @@ class MllmSummariser:
 
     # asking the model (or the cache)
 
-    def _request_parts(self, units: list[Unit], previous: BehaviorSummary | None,
-                       images: bool = True) -> tuple[list[dict], str]:
-        settings = RequestSettings(self.model, self.max_pixels, self.text_layer_max_pixels)
+    def _request_parts(self, units: list[Unit], previous: BehaviorSummary | None, images: bool = True,
+                       mode: str | None = None) -> tuple[list[dict], str]:
+        settings = RequestSettings(self.model, self.max_pixels, self.text_layer_max_pixels, mode)
         return request_parts(units, previous, settings, images=images)
 
     def _answer(self, units: list[Unit], previous: BehaviorSummary | None) -> dict:
@@ -190,8 +196,8 @@ class MllmSummariser:
             self.cache_hits += 1
             return relabel(answer, {old: now[sha] for old, sha in old_labels.items() if sha in now})
 
-        messages, _ = self._request_parts(units, previous)
         mode = self.structured_mode()
+        messages, _ = self._request_parts(units, previous, mode=mode)  # the key is the same in every mode
         kind = "summary" if previous is None else "update"
         try:
             response = self._request(kind, mode, messages, schema, images=len(units))
@@ -210,8 +216,9 @@ class MllmSummariser:
         except (json.JSONDecodeError, ValidationError, TypeError) as exc:
             raise SummariserError(f"{self.model} at {self.endpoint} did not answer with a valid summary ({mode} "
                                   f"mode): {_short(exc)}; answer began {raw[:120]!r}") from exc
-        self.cache.remember_answer(key, self.model, data, {f.frame_id: f.sha256 for f in chosen})
-        return data
+        labels = frame_labels(units)  # the names the request gave the frames, as the answer cites them
+        self.cache.remember_answer(key, self.model, data, {labels[f.frame_id]: f.sha256 for f in chosen})
+        return relabel(data, {label: frame_id for frame_id, label in labels.items()})
 
     def _probe(self) -> str:
         """The first structured-output mode the endpoint honours, found with one tiny request per mode."""
