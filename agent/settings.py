@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     price_tolerance: float = Field(0.15, ge=0, le=2, description="Widening of the browsed price band")
     solver_time_limit_s: float = Field(5.0, gt=0, le=300)
     chat_max_steps: int = Field(12, ge=3, le=100, description="Graph steps one chat turn may take")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="The service's queue (interarec serve/worker)")
+    service_keys: str | None = Field(None, description="The service's API keys: 'shop=key' pairs, one per line")
+    service_keys_file: Path | None = Field(None, description="A file of the service's 'shop=key' pairs")
+    service_max_queue: int | None = Field(None, ge=1, description="Frames the service queue holds before 429")
     session_model_path: Path | None = Field(
         None, description="Session model file for re-ranking (default: DATA_DIR/session-models/catalog.json)")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset = offline")

@@ -10,7 +10,8 @@ from agent.service.config import ServiceConfigError, load_service_config
 
 def service_config(args: argparse.Namespace):
     try:
-        return load_service_config(redis_url=args.redis_url, keys_file=getattr(args, "keys_file", None),
+        return load_service_config(settings_from(args), redis_url=args.redis_url,
+                                   keys_file=getattr(args, "keys_file", None),
                                    max_queue=getattr(args, "max_queue", None))
     except ServiceConfigError as exc:
         raise UsageError(str(exc)) from exc

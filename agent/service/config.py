@@ -1,16 +1,17 @@
-"""The service's own settings: where Redis is, the shops' API keys and the limits. From flags and environment
-(``INTERAREC_SERVICE_*``, ``INTERAREC_REDIS_URL``); the pipeline's settings stay in agent/settings.py."""
+"""The service's own settings: where Redis is, the shops' API keys and the limits. From flags and the
+settings (agent/settings.py: ``INTERAREC_SERVICE_*``, ``INTERAREC_REDIS_URL`` in the environment)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+from agent.settings import Settings, load_settings
+
+DEFAULT_REDIS_URL = Settings.model_fields["redis_url"].default
 QUEUE_NAME = "interarec:frames"  # the arq queue (a Redis sorted set)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # shop and shopper ids: safe in keys, paths and URLs
 
@@ -67,21 +68,20 @@ def parse_keys(text: str) -> dict[str, str]:
     return keys
 
 
-def load_service_config(*, redis_url: str | None = None, keys_file: str | None = None, **limits) -> ServiceConfig:
-    """Flags win over the environment: INTERAREC_REDIS_URL, INTERAREC_SERVICE_KEYS (the pairs themselves) or
-    INTERAREC_SERVICE_KEYS_FILE (a file holding them), INTERAREC_SERVICE_MAX_QUEUE."""
-    keys_text = ""
-    path = keys_file or os.environ.get("INTERAREC_SERVICE_KEYS_FILE")
+def load_service_config(settings: Settings | None = None, *, redis_url: str | None = None,
+                        keys_file: str | None = None, **limits) -> ServiceConfig:
+    """Flags win over the settings (environment: INTERAREC_REDIS_URL, INTERAREC_SERVICE_KEYS (the pairs themselves)
+    or INTERAREC_SERVICE_KEYS_FILE (a file holding them), INTERAREC_SERVICE_MAX_QUEUE)."""
+    settings = settings or load_settings()
+    keys_text = settings.service_keys or ""
+    path = keys_file or settings.service_keys_file
     if path:
         try:
             keys_text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ServiceConfigError(f"cannot read the API keys file {path}: {exc.strerror}") from exc
-    else:
-        keys_text = os.environ.get("INTERAREC_SERVICE_KEYS", "")
-    env_queue = os.environ.get("INTERAREC_SERVICE_MAX_QUEUE")
-    if env_queue and limits.get("max_queue") is None:
-        limits["max_queue"] = int(env_queue)
-    return ServiceConfig(redis_url=redis_url or os.environ.get("INTERAREC_REDIS_URL") or DEFAULT_REDIS_URL,
+    if limits.get("max_queue") is None and settings.service_max_queue is not None:
+        limits["max_queue"] = settings.service_max_queue
+    return ServiceConfig(redis_url=redis_url or settings.redis_url,
                          api_keys=parse_keys(keys_text) if keys_text.strip() else {},
                          **{k: v for k, v in limits.items() if v is not None})
