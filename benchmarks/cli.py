@@ -21,6 +21,7 @@ STAGES = {
     "optimizer": "optimiser solve time by candidate count",
     "live": "live mode: new screenshot to new recommendations over a scripted session, by stage; memory",
     "chat_latency": "chat turn p50/p95 with the local chat model, embedded store: demo and real catalog",
+    "mllm_tokens": "MLLM summary request tokens, text layer vs every unique frame at full size: demo and real pages",
 }
 
 
@@ -62,8 +63,14 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], dict]]:
         return measure(categories=3 if quick else 6, real_products=2000 if quick else 5000,
                        stores=args.out / "chat-stores")
 
+    def mllm_tokens() -> dict:
+        from benchmarks.mllm_tokens import measure, rows
+        payload = measure(real_pages=3 if quick else 10)
+        return {**payload, "rows": rows(payload)}
+
     return {"capture": capture, "reader": reader, "text_layer": text_layer, "pipeline": pipeline, "catalog": catalog,
             "optimizer": optimizer,
+            "mllm_tokens": mllm_tokens,
             "live": live, "chat_latency": chat_latency}
 
 
