@@ -4,7 +4,9 @@
 #
 #   scripts/peers.sh [run] [args...]   make .venv-peers if needed, then python -m benchmarks.peers.compare args...
 #   scripts/peers.sh setup             only make (or repair) .venv-peers
-#   scripts/peers.sh test              tests/benchmarks/test_session_peers.py inside .venv-peers (the RecBole test included)
+#   scripts/peers.sh test              tests/benchmarks/test_session_peers.py and test_peers_lcrec.py inside .venv-peers
+#   scripts/peers.sh lcrec DIR [--model gru4rec|sasrec] [--epochs N]   train on DIR/peers-input.json (from
+#                                      python -m evals.peers export), write DIR/rankings-MODEL.json (docs/peers-lcrec.md)
 #
 # .venv-peers: Python 3.11, torch 2.13.0 (CPU), RecBole 1.2.1 (the latest release), with the pins RecBole 1.2.1
 # needs: numpy<2 (its Config assigns np.float = np.float_, gone in NumPy 2) and pandas<3 (its inplace fillna on
@@ -47,12 +49,13 @@ setup() {
 
 cmd=run
 case "${1:-}" in
-    setup|test|run) cmd=$1; shift ;;
+    setup|test|run|lcrec) cmd=$1; shift ;;
     ""|-*) ;;
-    *) echo "usage: scripts/peers.sh [setup|test|run] [args...]" >&2; exit 2 ;;
+    *) echo "usage: scripts/peers.sh [setup|test|run|lcrec] [args...]" >&2; exit 2 ;;
 esac
 setup
 case "$cmd" in
-    test) exec "$VENV/bin/python" -m pytest -q tests/benchmarks/test_session_peers.py "$@" ;;
+    test) exec "$VENV/bin/python" -m pytest -q tests/benchmarks/test_session_peers.py tests/benchmarks/test_peers_lcrec.py "$@" ;;
+    lcrec) OMP_NUM_THREADS=1 exec "$VENV/bin/python" -m benchmarks.peers.lcrec "$@" ;;
     run) exec "$VENV/bin/python" -m benchmarks.peers.compare "$@" ;;
 esac
