@@ -55,7 +55,8 @@ case "${1:-}" in
 esac
 setup
 case "$cmd" in
-    test) exec "$VENV/bin/python" -m pytest -q tests/benchmarks/test_session_peers.py tests/benchmarks/test_peers_lcrec.py "$@" ;;
+    # --noconftest: tests/conftest.py imports the main venv's server deps (httpx), which .venv-peers does not have
+    test) exec "$VENV/bin/python" -m pytest -q --noconftest tests/benchmarks/test_session_peers.py tests/benchmarks/test_peers_lcrec.py "$@" ;;
     lcrec) OMP_NUM_THREADS=1 exec "$VENV/bin/python" -m benchmarks.peers.lcrec "$@" ;;
     run) exec "$VENV/bin/python" -m benchmarks.peers.compare "$@" ;;
 esac
