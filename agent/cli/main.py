@@ -15,9 +15,11 @@ from agent.cli import capture as cli_capture
 from agent.cli import catalog as cli_catalog
 from agent.cli import chat as cli_chat
 from agent.cli import run as cli_run
+from agent.cli import serve as cli_serve
 from agent.cli import session_model as cli_session_model
 from agent.cli import sessions as cli_sessions
 from agent.cli import watch as cli_watch
+from agent.cli import worker as cli_worker
 from agent.cli.common import EXIT_ERROR, EXIT_USAGE, UsageError
 from agent.settings import SettingsError
 from catalog.ingest import IngestError
@@ -28,7 +30,8 @@ from tools.capture.frames import FrameStoreError
 from tools.perception.summariser import SummariserError
 from tools.recommend.optimizer import OptimizerError
 
-COMMAND_MODULES = [cli_run, cli_watch, cli_chat, cli_capture, cli_catalog, cli_sessions, cli_session_model]
+COMMAND_MODULES = [cli_run, cli_watch, cli_chat, cli_capture, cli_catalog, cli_sessions, cli_session_model,
+                   cli_serve, cli_worker]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -60,7 +60,9 @@ class Service:
         self.pool = None
 
     async def open(self) -> None:
-        self.pool = await create_pool(RedisSettings.from_dsn(self.config.redis_url), retry=0)
+        # The workers read config.queue_name, not arq's default queue: every job must go there.
+        self.pool = await create_pool(RedisSettings.from_dsn(self.config.redis_url), retry=0,
+                                      default_queue_name=self.config.queue_name)
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -196,7 +198,8 @@ def create_app(settings: Settings, config: ServiceConfig) -> BodyLimit:
         try:
             await service.pool.hset(queue.arrivals_key(shop, shopper), str(frame.sequence), repr(time.time()))
             await service.pool.enqueue_job("process_frame", shop, shopper, frame.sequence,
-                                           _job_id=queue.job_id(shop, shopper, frame.sequence))
+                                           _job_id=queue.job_id(shop, shopper, frame.sequence),
+                                           _queue_name=config.queue_name)
         except redis_lib.RedisError as exc:  # stored but not queued: the shopper's next frame covers it
             raise HTTPException(503, f"the frame was stored but the queue is unreachable: {exc}") from exc
         return {**body, "queued": True}

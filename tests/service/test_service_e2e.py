@@ -1,0 +1,116 @@
+"""The service end to end on the real parts: frames captured by Chromium from the demo shop are posted to the
+API on uvicorn, queued in a real Redis, processed by a real `interarec worker` process; the recommendations
+come back ranked and explained, in order, and erasing a shopper erases what was stored."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+import redis
+
+from catalog.files import load_products
+from shop.pages import product_href, slugify
+from tests.conftest import requires_chromium
+from tests.service.conftest import client
+from tests.service.frames import capture_demo_frames
+
+pytestmark = [requires_chromium, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def watch_pages(tmp_path_factory):
+    """Frames of a watch listing and three watch pages of the demo shop, with their text layers."""
+    watches = sorted((p for p in load_products() if p.category_path[-1] == "Wrist Watches" and p.price),
+                     key=lambda p: p.id)[:3]
+    script = "\n".join([f"goto /c/{slugify('Wrist Watches')}", *[f"goto {product_href(p.id)}" for p in watches]])
+    frames = capture_demo_frames(tmp_path_factory.mktemp("capture"), script + "\n")
+    assert len(frames) >= 4 and all(f.text_layer for f in frames)
+    return frames
+
+
+def post(http: httpx.Client, shopper: str, frame, *, text_layer: bool = True) -> httpx.Response:
+    data = {"url": frame.url, "title": frame.title, "timestamp": str(time.time())}
+    if text_layer and frame.text_layer:
+        data["text_layer"] = frame.text_layer
+    return http.post(f"/v1/shoppers/{shopper}/frames", data=data, files={"image": ("f.png", frame.png, "image/png")})
+
+
+def wait_for(http: httpx.Client, shopper: str, sequence: int, timeout_s: float = 60) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = http.get(f"/v1/shoppers/{shopper}/recommendations").json()
+        if body.get("processed_upto", -1) >= sequence:
+            return body
+        time.sleep(0.1)
+    pytest.fail(f"frame {sequence} of {shopper} was not processed in {timeout_s} s: {body}")
+
+
+def test_posted_frames_become_ranked_explained_recommendations_in_order(api, worker, watch_pages, redis_server):
+    http = client(api)
+    events: list[dict] = []
+    ready = threading.Event()
+
+    def listen() -> None:  # the SSE stream, read as a browser's EventSource would
+        with httpx.Client(base_url=api.url, headers=http.headers, timeout=60) as sse, \
+                sse.stream("GET", "/v1/shoppers/ann/events") as stream:
+            ready.set()
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    events.append(json.loads(line[5:]))
+                    if events[-1].get("processed_upto", -1) >= len(watch_pages) - 1:
+                        return
+
+    first = post(http, "ann", watch_pages[0])
+    assert first.status_code == 202, first.text
+    assert first.json() == {"frame_id": "ann/0", "sequence": 0, "queued": True, "duplicate_of": None}
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert ready.wait(10)
+    answers = [post(http, "ann", frame).json() for frame in watch_pages[1:]]
+    assert [a["sequence"] for a in answers] == list(range(1, len(watch_pages)))
+
+    body = wait_for(http, "ann", len(watch_pages) - 1)
+    listener.join(timeout=30)
+    recs = body["recommendations"]
+    assert body["status"] == "current" and len(recs) >= 3
+    assert [r["rank"] for r in recs] == list(range(1, len(recs) + 1))
+    by_id = {p.id: p for p in load_products()}
+    assert all(by_id[r["product_id"]].category_path[-1] == "Wrist Watches" for r in recs)
+    assert all(r["reasons"] for r in recs)  # every product comes with why
+    assert body["summary"]["product_characteristics"]["types"]
+    # The results followed the frames in order: versions and covered frames only ever grew.
+    assert events and [e["version"] for e in events] == sorted({e["version"] for e in events})
+    covered = [e["processed_upto"] for e in events]
+    assert covered == sorted(covered) and covered[-1] == len(watch_pages) - 1
+
+    again = post(http, "ann", watch_pages[-1])  # the same screenshot again: acknowledged, not queued
+    assert again.status_code == 202 and again.json()["queued"] is False
+    assert again.json()["duplicate_of"] == f"ann/{len(watch_pages) - 1}"
+    metrics = http.get("/metrics").text
+    assert f'interarec_frames_received_total{{shop="shop-a"}} {len(watch_pages) + 1}.0' in metrics
+    assert 'interarec_frames_duplicate_total{shop="shop-a"} 1.0' in metrics
+    assert f"interarec_frames_processed_total {len(watch_pages)}.0" in metrics
+    assert f"interarec_frame_latency_seconds_count {len(watch_pages)}.0" in metrics
+    ready_body = http.get("/readyz").json()
+    assert ready_body["ready"] and ready_body["checks"]["workers"]["alive"] == 1
+
+    # Erasing the shopper: every frame, text layer and result goes, and says so.
+    erased = http.delete("/v1/shoppers/ann")
+    assert erased.status_code == 200, erased.text
+    deleted = erased.json()["deleted"]
+    assert deleted["frames"] == len(watch_pages) + 1 and deleted["image_files"] == len(watch_pages)
+    assert deleted["text_layers"] == len(watch_pages) and deleted["summary_and_recommendations"] is True
+    assert http.get("/v1/shoppers/ann/recommendations").status_code == 404
+    blobs = api_blobs(api)
+    assert not blobs, blobs
+    assert not redis.Redis.from_url(redis_server.url).keys("interarec:arrived:*")
+
+
+def api_blobs(api) -> list[str]:
+    from agent.settings import load_settings
+
+    return [p.name for p in (load_settings().frames_path / "blobs").rglob("*") if p.is_file()]
