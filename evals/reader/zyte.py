@@ -63,8 +63,8 @@ from evals.reader.zyte_views import SCREENSHOT_VIEWS, PageViews, ViewCache, View
 SOURCES = ("markup", "text-layer", "text-layer+markup", "ocr")
 READER_SOURCES = ("tools/perception/page/reader.py", "tools/perception/page/layout.py",
                   "tools/perception/page/prices.py", "tools/perception/page/fields.py",
-                  "tools/perception/page/markup.py", "tools/perception/parsing.py", "tools/perception/ocr.py",
-                  "tools/perception/ocr_lines.py",
+                  "tools/perception/page/markup.py", "tools/perception/page/evidence.py",
+                  "tools/perception/parsing.py", "tools/perception/ocr.py", "tools/perception/ocr_lines.py",
                   "tools/capture/page/text_layer.py", "tools/capture/page/markup.py", "tools/lines.py")
 DEFAULT_CACHE = DEFAULT_OUT / "zyte-cache"
 DATASET = "product-pages-zyte"

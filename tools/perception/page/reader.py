@@ -8,8 +8,8 @@ The rules are about how product pages are built everywhere, never about one shop
 * the **brand** comes from a "Brand: X" label, a "Visit the X Store" or "by X" byline, a short link near the
   title that the title contains, ``itemprop=brand``, then the catalog's brand names at the title's start;
 * the **category** from a breadcrumb trail (a row of links with separators), never from a brand.
-Page markup (``MarkupFacts``) is evidence beside what was seen; ``markup_policy`` says how the two are weighed,
-and every field records which source gave it.
+Page markup (``MarkupFacts``) is evidence beside what was seen; ``markup_policy`` says how the two are weighed
+(``tools.perception.page.evidence``), and every field records which source gave it.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from tools.lines import ScreenLine
+from tools.perception.page.evidence import MarkupPolicy, weigh_markup
 from tools.perception.page.fields import CHROME, read_brand, read_breadcrumb, read_rating
 from tools.perception.page.layout import Segment, body_font_size, join_wrapped, same_row, segments, source_of
 from tools.perception.page.markup import MarkupFacts
 from tools.perception.page.prices import PriceMention, bare_amount, currency_only, find_price_mentions
-
-MarkupPolicy = Literal["ignore", "fallback", "confirmed", "markup-first"]
 
 _BUY = re.compile(r"\b(?:add to (?:cart|bag|basket|trolley)|buy now|buy it now|in den warenkorb|jetzt kaufen|"
                   r"ajouter au panier|acheter|aggiungi al carrello|compra ora|añadir a la cesta|añadir al carrito|"
@@ -123,8 +121,8 @@ class PageReader:
         if facts.category_path:
             facts.sources["category_path"] = source_of(segs[0][0]) if segs and segs[0] else "text-layer"
         read_rating(segs, facts)
-        if markup is not None and self.markup_policy != "ignore":
-            self._weigh_markup(facts, markup, candidates, segs)
+        if markup is not None:
+            weigh_markup(facts, markup, candidates, segs, self.markup_policy)
         # A product page shows its title with a price, or as a heading with a brand or a category trail; a grid
         # of prices without one standing out (by size, or below the title beside a buy button) is a listing.
         headed = title is not None and "heading" in title[1].roles and bool(facts.brand or facts.category_path)
@@ -280,45 +278,6 @@ class PageReader:
                 if c.view == main.view and (c.mention.list_price or c.segment.line_through)
                 and abs(c.segment.y_center - main.segment.y_center) < 120 and c.mention.amount > main.mention.amount]
         return max(near) if near else None
-
-    # -- markup --------------------------------------------------------------------------------------------
-    def _weigh_markup(self, facts: PageFacts, markup: MarkupFacts, candidates: list[PriceCandidate],
-                      views: list[list[Segment]]) -> None:
-        """``fallback``: markup fills what the screens did not show. ``confirmed``: also, where both have a value
-        and they differ, markup's wins if the shopper saw it too (its price among the prices on screen, its brand
-        in the text). ``markup-first`` (the default: it scored best on the frozen development split of real pages,
-        docs/reading-real-shops.md): the shop's declared price and brand win whenever present. Whichever wins,
-        a different value that was seen is kept beside it (``price_seen``, ``brand_seen`` in ``sources``)."""
-        seen_text = " ".join(s.text for view in views for s in view).casefold()
-        first = self.markup_policy == "markup-first"  # measured against the others in docs/reading-real-shops.md
-        if markup.price is not None:
-            same = [c for c in candidates if abs(c.mention.amount - markup.price) < 0.005]
-            seen = bool(same)
-            # The page itself shows the declared amount only as something else (a list price, an opening bid,
-            # a delivery charge): what the shopper saw as the price wins, and the declared amount is kept.
-            contradicted = facts.price is not None and seen and all(c.score <= 0 for c in same)
-            if contradicted and abs(facts.price - markup.price) >= 0.005:
-                facts.sources["price_markup"] = f"{markup.price:g} {markup.currency or ''}".strip()
-            elif facts.price is None or first or (self.markup_policy == "confirmed" and seen
-                                                  and abs(facts.price - markup.price) >= 0.005):
-                if facts.price is not None and abs(facts.price - markup.price) >= 0.005:  # keep both: say what was seen
-                    facts.sources["price_seen"] = f"{facts.price:g} {facts.currency or ''}".strip()
-                facts.price, facts.currency = markup.price, markup.currency or facts.currency
-                facts.sources["price"] = "markup" if not seen else "markup+seen"
-        if markup.brand:
-            seen = markup.brand.casefold() in seen_text
-            if facts.brand is None or first or (self.markup_policy == "confirmed" and seen
-                                                and facts.brand.casefold() != markup.brand.casefold()):
-                if facts.brand and facts.brand.casefold() != markup.brand.casefold():
-                    facts.sources["brand_seen"] = facts.brand
-                facts.brand = markup.brand
-                facts.sources["brand"] = "markup" if not seen else "markup+seen"
-        if markup.name and facts.title is None:
-            facts.title, facts.sources["title"] = markup.name, "markup"
-        if markup.category_path and not facts.category_path:
-            facts.category_path, facts.sources["category_path"] = list(markup.category_path), "markup"
-        if facts.rating is None and markup.rating is not None:
-            facts.rating, facts.sources["rating"] = markup.rating, "markup"
 
 
 def _continuations(view: list[Segment]) -> set[int]:
