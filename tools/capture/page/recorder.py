@@ -16,7 +16,7 @@ from playwright.sync_api import CDPSession, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from tools.capture.page.markup import extract_markup
-from tools.capture.page.text_layer import read_text_layer
+from tools.capture.page.text_layer import PAGE_STATE, read_text_layer, viewport_of
 from tools.capture.privacy import redact_personal_details
 from tools.lines import ScreenLine
 
@@ -69,12 +69,13 @@ class PageRecorder:
         try:
             # A snapshot costs time with the size of the whole document: an enormous page gets none (its
             # screenshots are read by OCR instead), so a capture stays within the hang watchdog's bound.
-            if page.evaluate("document.getElementsByTagName('*').length") > MAX_TEXT_LAYER_ELEMENTS:
+            state = page.evaluate(PAGE_STATE)  # size, pixel ratio and element count in one round trip
+            if state[3] > MAX_TEXT_LAYER_ELEMENTS:
                 self.stats.text_layer_skipped += 1
                 return None
             if self.session is None or self._session_page is not page:  # first capture, or a fresh page
                 self.session, self._session_page = page.context.new_cdp_session(page), page
-            lines = read_text_layer(page, self.session)
+            lines = read_text_layer(page, self.session, viewport_of(state))
         except TEXT_LAYER_ERRORS as exc:
             log.debug("no text layer for this frame of %s: %s", page.url, exc)
             self.stats.text_layer_failed += 1

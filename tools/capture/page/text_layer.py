@@ -145,14 +145,14 @@ def lines_from_snapshot(snapshot: dict[str, Any], viewport: Viewport) -> list[Sc
     boxes = doc.boxes
     for layout_index, bounds, start, length in zip(boxes["layoutIndex"], boxes["bounds"], boxes["start"],
                                                    boxes["length"]):
-        text = doc.string(doc.layout["text"][layout_index])[start:start + length].strip()
-        if not text:
-            continue
         x, y, w, h = bounds
         x0, y0 = (x - doc.scroll_x) * viewport.scale, (y - doc.scroll_y) * viewport.scale
         x1, y1 = x0 + w * viewport.scale, y0 + h * viewport.scale
         if x1 <= 0 or y1 <= 0 or x0 >= viewport.width or y0 >= viewport.height or w <= 0 or h <= 0:
-            continue  # outside the viewport: the shopper did not see it in this frame
+            continue  # outside the viewport (most of a long page's boxes): checked before any string is cut
+        text = doc.string(doc.layout["text"][layout_index])[start:start + length].strip()
+        if not text:
+            continue
         if doc.style(layout_index, _VISIBILITY) in ("hidden", "collapse"):
             continue
         node = doc.layout["nodeIndex"][layout_index]
@@ -177,13 +177,24 @@ def capture_snapshot(cdp_session: Any) -> dict[str, Any]:
     return cdp_session.send("DOMSnapshot.captureSnapshot", {"computedStyles": _STYLES})
 
 
-def read_text_layer(page: Any, cdp_session: Any | None = None) -> list[ScreenLine]:
-    """The text layer of what ``page`` (a Playwright page) shows in its viewport now."""
+# The page's own size and pixel ratio (a browser attached over CDP has no Playwright viewport) and its element
+# count, in one round trip.
+PAGE_STATE = "[innerWidth, innerHeight, devicePixelRatio || 1, document.getElementsByTagName('*').length]"
+
+
+def viewport_of(state: Sequence[float]) -> Viewport:
+    """The ``Viewport`` of a ``PAGE_STATE`` answer."""
+    width, height, scale = state[0], state[1], state[2]
+    return Viewport(round(width * scale), round(height * scale), float(scale))
+
+
+def read_text_layer(page: Any, cdp_session: Any | None = None, viewport: Viewport | None = None) -> list[ScreenLine]:
+    """The text layer of what ``page`` (a Playwright page) shows in its viewport now; ``viewport``, when the
+    caller has just read ``PAGE_STATE``, saves asking again."""
     session = cdp_session or page.context.new_cdp_session(page)
     try:
-        # The page's own size and pixel ratio: a browser attached over CDP has no Playwright viewport.
-        width, height, scale = page.evaluate("[innerWidth, innerHeight, devicePixelRatio || 1]")
-        viewport = Viewport(round(width * scale), round(height * scale), float(scale))
+        if viewport is None:
+            viewport = viewport_of(page.evaluate(PAGE_STATE))
         return lines_from_snapshot(capture_snapshot(session), viewport)
     finally:
         if cdp_session is None:
