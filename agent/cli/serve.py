@@ -17,6 +17,22 @@ def service_config(args: argparse.Namespace):
         raise UsageError(str(exc)) from exc
 
 
+def require_redis(redis_url: str) -> None:
+    """One clear line (exit 2) instead of a traceback when the queue's Redis does not answer."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        where = f"{client.connection_pool.connection_kwargs.get('host')}:" \
+                f"{client.connection_pool.connection_kwargs.get('port')}"  # never the password of the URL
+        raise UsageError(f"Redis is not reachable at {where} ({type(exc).__name__}); start redis-server or "
+                         "give --redis-url / INTERAREC_REDIS_URL") from exc
+    finally:
+        client.close()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -26,6 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not config.api_keys:
         raise UsageError("no API keys: set INTERAREC_SERVICE_KEYS='shop=key' (16 characters or more) or give "
                          "--keys-file FILE with one shop=key per line")
+    require_redis(config.redis_url)
     uvicorn.run(create_app(settings_from(args), config), host=args.host, port=args.port, log_level="info"
                 if args.verbose else "warning")
     return EXIT_OK

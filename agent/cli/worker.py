@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 
 from agent.cli.common import EXIT_OK, common_options, settings_from
-from agent.cli.serve import redis_options, service_config
+from agent.cli.serve import redis_options, require_redis, service_config
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from agent.service.worker import make_worker
 
-    worker = make_worker(settings_from(args), service_config(args), burst=args.burst)
+    config = service_config(args)
+    require_redis(config.redis_url)
+    worker = make_worker(settings_from(args), config, burst=args.burst)
     worker.run()
     return EXIT_OK
 

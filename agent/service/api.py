@@ -25,7 +25,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from agent.checkpointer import close_checkpointer, open_checkpointer
 from agent.service import queue
-from agent.service.config import ID_PATTERN, ServiceConfig
+from agent.service.config import ID_PATTERN, ServiceConfig, key_digest
 from agent.service.images import ImageRejected, check_image
 from agent.service.limits import BodyLimit
 from agent.service.metrics import ApiMetrics
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 API_KEY_HEADER = "X-API-Key"
 ShopperId = Annotated[str, Path(pattern=ID_PATTERN.pattern, description="the shop's own id for the shopper")]
+FORM_FIELD_TAGS = {"input", "textarea"}
 DELETE_LOCK_WAIT_S = 5.0  # how long DELETE waits for a worker busy on the shopper before erasing anyway
 
 
@@ -95,11 +96,36 @@ def service_of(request: Request) -> Service:
 
 def shop_of(request: Request, key: Annotated[str | None, Header(alias=API_KEY_HEADER)] = None) -> str:
     """The shop whose API key the request carries; 401 without a valid one."""
-    shop = service_of(request).config.shop_of(key)
+    service = service_of(request)
+    shop = service.config.shop_of(key)
     if shop is None:
-        service_of(request).metrics.refused.labels("api_key").inc()
+        service.metrics.refused.labels("api_key").inc()
         raise HTTPException(401, f"a valid API key is needed in the {API_KEY_HEADER} header")
+    _rate_limit(service, key_digest(key))
     return shop
+
+
+RATE_WINDOW_S = 60
+
+
+def _rate_limit(service: Service, digest: str) -> None:
+    """A fixed one-minute window per API key, counted in Redis so every API replica shares it; 429 with
+    Retry-After (the seconds left in the window) past ``rate_per_minute``."""
+    now = time.time()
+    window = int(now // RATE_WINDOW_S)
+    key = f"{queue.PREFIX}rate:{digest[:16]}:{window}"
+    try:
+        pipe = service.redis_sync.pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, 2 * RATE_WINDOW_S)
+        count = pipe.execute()[0]
+    except redis_lib.RedisError:
+        return  # the queue is down: POST answers 503 on its own, reads still work
+    if count > service.config.rate_per_minute:
+        service.metrics.refused.labels("rate_limit").inc()
+        retry = max(1, int((window + 1) * RATE_WINDOW_S - now) + 1)
+        raise HTTPException(429, f"more than {service.config.rate_per_minute} requests a minute with this key",
+                            headers={"Retry-After": str(retry)})
 
 
 Shop = Annotated[str, Depends(shop_of)]
@@ -232,8 +258,11 @@ def create_app(settings: Settings, config: ServiceConfig) -> BodyLimit:
                     await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             except HTTPException:  # the shopper was erased meanwhile
                 yield {"event": "erased", "data": json.dumps({"shopper": shopper})}
+            except redis_lib.RedisError as exc:  # the queue went away: end the stream; the client reconnects
+                log.warning("events of %s/%s: Redis unreachable: %s", shop, shopper, exc)
             finally:
-                await pubsub.aclose()
+                with contextlib.suppress(redis_lib.RedisError):
+                    await pubsub.aclose()
 
         return EventSourceResponse(stream(), ping=15)
 
@@ -263,6 +292,10 @@ def _store_frame(service: Service, shop: str, shopper: str, data: bytes, layer: 
     config, settings = service.config, service.settings
     checked = check_image(data, max_side_px=config.max_side_px, max_pixels=config.max_pixels)
     suffix = checked.suffix
+    if layer is not None and any(line.tag in FORM_FIELD_TAGS for line in layer.lines):
+        # Our capture never reads form fields (what a shopper types: passwords, cards, addresses); a client's
+        # text layer gets the same rule, whatever its masking did.
+        layer = layer.model_copy(update={"lines": [ln for ln in layer.lines if ln.tag not in FORM_FIELD_TAGS]})
     if layer is not None and settings.redact_personal_details:  # the capture's masking rule, for clients too
         redacted, lines, count = redact_personal_details(data, layer.lines)
         if count:

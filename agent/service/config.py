@@ -35,6 +35,7 @@ class ServiceConfig:
     max_pixels: int = 40_000_000  # a 4K viewport is 8.3 MP; a 20000x20000 image is refused before decoding
     max_queue: int = 1000  # frames waiting in the queue before POST answers 429
     retry_after_s: int = 2
+    rate_per_minute: int = 6000  # requests per API key per minute (50 shoppers at a frame every 2 s use 1500)
     job_timeout_s: float = 60.0  # one frame's processing; a killed worker's frame is retried after this + 10 s
     lock_retry_s: float = 0.2  # how soon a frame whose shopper is busy on another worker is tried again
 
