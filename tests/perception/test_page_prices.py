@@ -103,3 +103,10 @@ def test_a_brand_label_at_the_end_of_a_table_cell_takes_the_next_cell_and_placeh
 
     raw = {"json-ld": [{"@type": "Product", "name": "Costume", "brand": {"name": "{{ product.brand }}"}}]}
     assert markup_facts(raw).brand is None and markup_facts(raw).name == "Costume"
+
+
+def test_a_currency_code_written_against_its_amount_is_read_but_not_inside_a_word():
+    assert [(m.amount, m.currency) for m in find_price_mentions("AED44.00")] == [(44.0, "AED")]
+    assert [(m.amount, m.currency) for m in find_price_mentions("Total 19,90EUR")] == [(19.9, "EUR")]
+    assert find_price_mentions("EUROPE 12") == []
+    assert find_price_mentions("Model USB3 12") == []

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 from price_parser import Price as ParsedPrice
 
-# Symbols and codes; letters-only codes need word boundaries so "EUR" in "EUROPE" is not a currency.
+# Symbols and codes; a letters-only code must not touch other letters ("EUR" in "EUROPE" is not a currency), but
+# may touch its digits ("AED44.00", "44.00EUR"), as shops often write it.
 _SYMBOLS = (r"US\$|C\$|CA\$|A\$|AU\$|NZ\$|R\$|S\$|HK\$|NT\$|[$€£¥₹₽₺₴₩₪₫฿₸₾₱]|Rs\.?|zł|Kč|руб\.?|грн\.?|"
             r"лв\.?|тг|б\.\s?р\.|ر\.س|د\.إ|ج\.م|元|円|원")
 _CODES = (r"USD|EUR|GBP|INR|CAD|AUD|NZD|CHF|SEK|NOK|DKK|PLN|CZK|HUF|RON|RUB|UAH|TRY|BRL|MXN|JPY|CNY|AED|SAR|"
           r"ZAR|SGD|HKD|BGN|BYN|lei|Lei|LEI|kr|Ft|RSD|HRK|ISK")
-_CURRENCY = rf"(?:{_SYMBOLS}|\b(?:{_CODES})\b\.?)"
+_CURRENCY = rf"(?:{_SYMBOLS}|(?<![^\W\d_])(?:{_CODES})(?![^\W\d_])\.?)"
 _NUMBER = r"\d{1,3}(?:[.,\u00a0\u202f' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _PRICE = re.compile(
     rf"(?P<before>{_CURRENCY})\s?(?P<num1>{_NUMBER})(?:,-|\.-)?"
