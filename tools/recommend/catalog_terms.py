@@ -261,16 +261,9 @@ _GENERIC_HEADS = {"set", "care", "kit", "accessory", "combo", "gift", "need", "w
 
 def osa_distance(a: str, b: str) -> int:
     """Edits (insert, delete, substitute, swap two neighbours) from ``a`` to ``b``."""
-    rows = [list(range(len(b) + 1))]
-    for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], rows[-2][j - 2] + 1)
-        rows.append(row)
-    return rows[-1][-1]
+    from rapidfuzz.distance import OSA
+
+    return OSA.distance(a, b)
 
 
 def _quantile(values: list[float], q: float) -> float:

@@ -9,6 +9,7 @@ asked for, from what the catalog records (attribute first, then the title).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 
@@ -41,6 +42,8 @@ class LexicalIndex:
     """BM25 over the catalog's products; build once per catalog (about 0.3 s for 1,647 products)."""
 
     def __init__(self, products: Iterable[Product]) -> None:
+        # bm25s logs its progress at DEBUG/INFO, which would land in the chat's stderr.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         import bm25s
 
         self.products = sorted(products, key=lambda p: p.id)

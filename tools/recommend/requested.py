@@ -88,8 +88,10 @@ def apply_request(
     changes: list[str] = []
     notes: list[str] = []
     asked = Asked() if parsed.reset else asked.model_copy(deep=True)
-    if not asked.base_query:
-        asked.base_query = (base or current).query if parsed.reset else current.query
+    if parsed.reset:  # back to what was browsed, or to nothing: the old search words go too
+        asked.base_query = base.query if base else ""
+    elif not asked.base_query:
+        asked.base_query = current.query
     legacy = _legacy_update(parsed)
     new = current
     if legacy.model_dump(exclude_defaults=True):
@@ -112,9 +114,10 @@ def apply_request(
         # a different product: what described the old one goes, who it is for and the budget stay
         asked.colours, asked.materials, asked.size, asked.search_words = [], [], None, []
         new.preferred_colours = [] if not parsed.colours else new.preferred_colours
-        if asked.price_band:
-            new.min_price = new.max_price = None
-            asked.price_band = None
+    if new_type and asked.price_band and parsed.price_move not in ("premium", "moderate", "low", "cheaper"):
+        # a band relative to a type ("more premium") holds for that search only; naming a type starts another
+        new.min_price = new.max_price = None
+        asked.price_band = None
     if parsed.categories:
         new.categories = list(parsed.categories)
         asked.product_type = Said(value=parsed.product_type or parsed.categories[0], turn=turn)
@@ -182,6 +185,7 @@ def _price_band(new: Constraints, asked: Asked, move: str, shown: list[Recommend
     """Set a price band relative to the type's prices in the catalog; the sentence that says so."""
     currency = shown[0].currency if shown else "INR"
     kind = ", ".join(new.categories[:2]) or "the catalog"
+    scope = f"of {kind} in the catalog" if new.categories else "of the catalog"
     asked.price_band = move
     new.provenance["price"] = said(turn)
     if move == "premium":
@@ -195,7 +199,7 @@ def _price_band(new: Constraints, asked: Asked, move: str, shown: list[Recommend
                          "I dropped it")
             new.max_price = None
         new.min_price = round(low, 2)
-        return f"more premium: from {money(low, currency)} (the upper third of {kind} in the catalog)"
+        return f"more premium: from {money(low, currency)} (the upper third {scope})"
     quantile = MODERATE_UP_TO if move == "moderate" else CHEAP_UP_TO
     band = terms.band(new.categories, 0.0, quantile)
     if band is None:
@@ -204,7 +208,7 @@ def _price_band(new: Constraints, asked: Asked, move: str, shown: list[Recommend
     new.max_price, new.min_price = round(high, 2), None
     label = "not too expensive" if move == "moderate" else "cheap"
     share = "the median" if move == "moderate" else "the lower third"
-    return f"{label}: up to {money(high, currency)} ({share} of {kind} in the catalog)"
+    return f"{label}: up to {money(high, currency)} ({share} {scope})"
 
 
 def read_update(update: PreferenceUpdate, terms: CatalogTerms) -> ParsedRequest:
