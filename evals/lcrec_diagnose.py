@@ -15,104 +15,111 @@ from tools.recommend.candidates import retrieve
 from tools.recommend.constraints import constraints_from_summary
 from tools.recommend.optimizer import select
 
-data = lcrec.load("/work/shared/data/sessions-amazon-scientific-2018")
-products, _ = lcrec.products(data)
-byid = {p.id: p for p in products}
-titles = {p.id: p.title for p in products}
-users = lcrec.sample_users(data, "valid", 100, 0)
-cases = lcrec.cases(data, "valid", users, titles, 5)
-s = Settings()
-tag = f"lcrec-{data.name}-{data.digest[:16]}"
-s = s.model_copy(
-    update={
-        "catalog_dir": s.data_dir / "eval-catalogs" / tag,
-        "frames_dir": s.data_dir / "eval-pages" / tag,
-        "retention_days": None,
-    }
-)
-rt = build_runtime(s, products, None)
-pids = list(dict.fromkeys(st.text.removeprefix("/p/") for c in cases for st in c.persona.steps))
-with start_shop(rt) as shop:
-    pages = page_frames(rt, pids, shop.url, lambda m: None)
-reader = rt.summariser
-kinds = collections.Counter()
-rows = []
-readok = collections.Counter()
-for c in cases:
-    tgt = next(iter(c.targets))
-    tp = byid[tgt]
-    frames = [f for st in c.persona.steps for f in pages[st.text.removeprefix("/p/")]]
-    # reader check: per page, title/brand/category read
-    for st in c.persona.steps:
-        pid = st.text.removeprefix("/p/")
-        p = byid[pid]
-        fr = pages[pid]
-        if not fr:
-            readok["noframe"] += 1
-            continue
-        r = reader.summarise(fr)
-        seen = r.products_seen[0] if r.products_seen else None
-        readok["pages"] += 1
-        if seen and seen.title.strip(". ").casefold()[:40] == p.title.strip(". ").casefold()[:40]:
-            readok["title"] += 1
-        if seen and p.brand and (seen.brand or "").casefold() == p.brand.casefold():
-            readok["brand"] += 1
-        if p.brand:
-            readok["has_brand"] += 1
-        ty = r.product_characteristics.types
-        if ty and ty[0].value.casefold() in {x.casefold() for x in p.category_path}:
-            readok["type_in_path"] += 1
-        if ty and ty[0].value.casefold() == p.category_path[-1].casefold():
-            readok["type_leaf"] += 1
-    summ = reader.summarise(frames)
-    cons = constraints_from_summary(summ, k=20)
-    types = [e.value for e in summ.product_characteristics.types]
-    tpath = {x.casefold() for x in tp.category_path}
-    type_ok = (not cons.categories) or any(cc.casefold() in tpath for cc in cons.categories)
-    hits = rt.store.search(cons.query, SearchFilters(exclude_ids=tuple(c.viewed_ids)), limit=4344)
-    urank = next((i for i, h in enumerate(hits) if h.product.id == tgt), None)
-    cands = retrieve(rt.store, cons, exclude_ids=list(c.viewed_ids))
-    crank = next((i for i, x in enumerate(cands) if x.product_id == tgt), None)
-    sel = select(cands, cons)
-    chosen = [x.product_id for x in sel.chosen]
-    srank = chosen.index(tgt) if tgt in chosen else None
-    if srank is not None and srank < 10:
-        kind = "hit@10"
-    elif not type_ok:
-        kind = "hard type filter excludes target"
-    elif crank is None:
-        kind = "outside the 60 candidates"
-    elif srank is None or srank >= 10:
-        kind = f"in candidates (rank {'<10' if crank < 10 else '10-59'}) but not optimiser top-10"
-    kinds[kind] += 1
-    rows.append(
-        dict(
-            user=c.case_id,
-            query=cons.query,
-            cat=cons.categories,
-            types=types[:3],
-            tpath=tp.category_path,
-            urank=urank,
-            crank=crank,
-            srank=srank,
-            kind=kind,
-            brands=cons.preferred_brands[:3],
-            tbrand=tp.brand,
-            maxpb=cons.max_per_brand,
-        )
+
+def main() -> None:
+    """Where the dev targets are lost (valid split, 100 users, seed 0)."""
+    data = lcrec.load("/work/shared/data/sessions-amazon-scientific-2018")
+    products, _ = lcrec.products(data)
+    byid = {p.id: p for p in products}
+    titles = {p.id: p.title for p in products}
+    users = lcrec.sample_users(data, "valid", 100, 0)
+    cases = lcrec.cases(data, "valid", users, titles, 5)
+    s = Settings()
+    tag = f"lcrec-{data.name}-{data.digest[:16]}"
+    s = s.model_copy(
+        update={
+            "catalog_dir": s.data_dir / "eval-catalogs" / tag,
+            "frames_dir": s.data_dir / "eval-pages" / tag,
+            "retention_days": None,
+        }
     )
-Path("/tmp/lcrec-diagnose.json").write_text(json.dumps(rows, indent=1, default=str))
-print(kinds)
-print(readok)
-ur = [r["urank"] for r in rows if r["urank"] is not None]
-print(
-    "unfiltered query rank of target: <10",
-    sum(u < 10 for u in ur),
-    "<60",
-    sum(u < 60 for u in ur),
-    "<200",
-    sum(u < 200 for u in ur),
-    "median",
-    statistics.median(ur),
-)
-rt.close()
+    rt = build_runtime(s, products, None)
+    pids = list(dict.fromkeys(st.text.removeprefix("/p/") for c in cases for st in c.persona.steps))
+    with start_shop(rt) as shop:
+        pages = page_frames(rt, pids, shop.url, lambda m: None)
+    reader = rt.summariser
+    kinds = collections.Counter()
+    rows = []
+    readok = collections.Counter()
+    for c in cases:
+        tgt = next(iter(c.targets))
+        tp = byid[tgt]
+        frames = [f for st in c.persona.steps for f in pages[st.text.removeprefix("/p/")]]
+        # reader check: per page, title/brand/category read
+        for st in c.persona.steps:
+            pid = st.text.removeprefix("/p/")
+            p = byid[pid]
+            fr = pages[pid]
+            if not fr:
+                readok["noframe"] += 1
+                continue
+            r = reader.summarise(fr)
+            seen = r.products_seen[0] if r.products_seen else None
+            readok["pages"] += 1
+            if seen and seen.title.strip(". ").casefold()[:40] == p.title.strip(". ").casefold()[:40]:
+                readok["title"] += 1
+            if seen and p.brand and (seen.brand or "").casefold() == p.brand.casefold():
+                readok["brand"] += 1
+            if p.brand:
+                readok["has_brand"] += 1
+            ty = r.product_characteristics.types
+            if ty and ty[0].value.casefold() in {x.casefold() for x in p.category_path}:
+                readok["type_in_path"] += 1
+            if ty and ty[0].value.casefold() == p.category_path[-1].casefold():
+                readok["type_leaf"] += 1
+        summ = reader.summarise(frames)
+        cons = constraints_from_summary(summ, k=20)
+        types = [e.value for e in summ.product_characteristics.types]
+        tpath = {x.casefold() for x in tp.category_path}
+        type_ok = (not cons.categories) or any(cc.casefold() in tpath for cc in cons.categories)
+        hits = rt.store.search(cons.query, SearchFilters(exclude_ids=tuple(c.viewed_ids)), limit=4344)
+        urank = next((i for i, h in enumerate(hits) if h.product.id == tgt), None)
+        cands = retrieve(rt.store, cons, exclude_ids=list(c.viewed_ids))
+        crank = next((i for i, x in enumerate(cands) if x.product_id == tgt), None)
+        sel = select(cands, cons)
+        chosen = [x.product_id for x in sel.chosen]
+        srank = chosen.index(tgt) if tgt in chosen else None
+        if srank is not None and srank < 10:
+            kind = "hit@10"
+        elif not type_ok:
+            kind = "hard type filter excludes target"
+        elif crank is None:
+            kind = "outside the 60 candidates"
+        elif srank is None or srank >= 10:
+            kind = f"in candidates (rank {'<10' if crank < 10 else '10-59'}) but not optimiser top-10"
+        kinds[kind] += 1
+        rows.append(
+            dict(
+                user=c.case_id,
+                query=cons.query,
+                cat=cons.categories,
+                types=types[:3],
+                tpath=tp.category_path,
+                urank=urank,
+                crank=crank,
+                srank=srank,
+                kind=kind,
+                brands=cons.preferred_brands[:3],
+                tbrand=tp.brand,
+                maxpb=cons.max_per_brand,
+            )
+        )
+    Path("/tmp/lcrec-diagnose.json").write_text(json.dumps(rows, indent=1, default=str))
+    print(kinds)
+    print(readok)
+    ur = [r["urank"] for r in rows if r["urank"] is not None]
+    print(
+        "unfiltered query rank of target: <10",
+        sum(u < 10 for u in ur),
+        "<60",
+        sum(u < 60 for u in ur),
+        "<200",
+        sum(u < 200 for u in ur),
+        "median",
+        statistics.median(ur),
+    )
+    rt.close()
+
+
+if __name__ == "__main__":
+    main()
