@@ -21,10 +21,12 @@ from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Path, R
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from agent.checkpointer import close_checkpointer, open_checkpointer
 from agent.service import queue
+from agent.service.chat import MAX_MESSAGE_CHARS
 from agent.service.config import ID_PATTERN, ServiceConfig, key_digest
 from agent.service.images import ImageRejected, check_image
 from agent.service.limits import BodyLimit
@@ -43,9 +45,11 @@ FORM_FIELD_TAGS = {"input", "textarea"}
 DELETE_LOCK_WAIT_S = 5.0  # how long DELETE waits for a worker busy on the shopper before erasing anyway
 
 
-def chat_thread_id(shop: str, shopper: str) -> str:
-    """The chat checkpoint thread that belongs to a shopper of the service."""
-    return f"service:{queue.scope(shop, shopper)}"
+chat_thread_id = queue.chat_thread_id
+
+
+class Message(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="what the shopper wrote")
 
 
 class Service:
@@ -265,6 +269,29 @@ def create_app(settings: Settings, config: ServiceConfig) -> BodyLimit:
                     await pubsub.aclose()
 
         return EventSourceResponse(stream(), ping=15)
+
+    @app.post("/v1/shoppers/{shopper}/messages", tags=["shoppers"])
+    async def post_message(request: Request, shopper: ShopperId, shop: Shop, message: Message) -> dict[str, Any]:
+        """One chat turn against the shopper's state (their frames and their own chat thread), answered by the
+        chat agent on a worker: ``answer``, ``tool_calls``, ``recommendations``, ``constraints``, ``turn``.
+        404 before the shopper's first frame; 504 when no worker answered within the job timeout."""
+        service = service_of(request)
+        await run_in_threadpool(_result_body, service, shop, shopper)  # 404 for an unknown shopper
+        try:
+            if await service.pool.zcard(config.queue_name) >= config.max_queue:
+                service.metrics.refused.labels("queue_full").inc()
+                raise HTTPException(429, "the queue is full; try again later",
+                                    headers={"Retry-After": str(config.retry_after_s)})
+            job = await service.pool.enqueue_job("chat_turn", shop, shopper, message.text,
+                                                 _queue_name=config.queue_name)
+            turn = await job.result(timeout=config.job_timeout_s, poll_delay=0.1)
+        except TimeoutError as exc:
+            raise HTTPException(504, f"no worker answered within {config.job_timeout_s:g} s") from exc
+        except redis_lib.RedisError as exc:
+            raise HTTPException(503, f"the queue is unreachable: {exc}") from exc
+        if turn.get("error") == "erased":
+            raise HTTPException(404, f"no shopper {shopper!r} in shop {shop!r}")
+        return {"shopper": shopper, **turn}
 
     @app.delete("/v1/shoppers/{shopper}", tags=["shoppers"])
     async def delete_shopper(request: Request, shopper: ShopperId, shop: Shop) -> dict[str, Any]:

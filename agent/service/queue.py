@@ -20,6 +20,11 @@ def scope(shop: str, shopper: str) -> str:
     return f"{shop}/{shopper}"
 
 
+def chat_thread_id(shop: str, shopper: str) -> str:
+    """The chat checkpoint thread that belongs to a shopper of the service."""
+    return f"service:{scope(shop, shopper)}"
+
+
 def job_id(shop: str, shopper: str, sequence: int) -> str:
     """One arq job per frame; the id makes enqueueing the same frame twice a no-op."""
     return f"frame:{shop}/{shopper}/{sequence}"

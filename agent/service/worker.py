@@ -26,6 +26,7 @@ from arq.worker import Worker, func
 
 from agent.pipeline import build_graph
 from agent.service import queue
+from agent.service.chat import chat_turn
 from agent.service.config import ServiceConfig
 from agent.service.store import ServiceStore
 from agent.settings import Settings
@@ -33,6 +34,7 @@ from agent.wiring import build_runtime
 
 log = logging.getLogger(__name__)
 
+CHAT_RESULT_KEEP_S = 300
 MAX_TRIES = 100_000  # a job waiting for its shopper's lock is retried, not failed; real failures are few
 
 
@@ -112,6 +114,7 @@ def make_worker(settings: Settings, config: ServiceConfig, *, burst: bool = Fals
         if warm_up is not None:  # the OCR models load now, not during the first shopper's frame
             await asyncio.to_thread(warm_up)
         ctx.update(runtime=runtime, store=service_store(settings), graph=build_graph(runtime), config=config,
+                   settings=settings,
                    redis_sync=redis_lib.Redis.from_url(config.redis_url, decode_responses=True))
         ctx["identity"] = {"name": f"{socket.gethostname()}-{os.getpid()}", "pid": os.getpid(),
                            "catalog_products": runtime.store.count(), "catalog": runtime.backends.catalog,
@@ -123,12 +126,15 @@ def make_worker(settings: Settings, config: ServiceConfig, *, burst: bool = Fals
         if "heartbeat" in ctx:
             ctx["heartbeat"].cancel()
             await ctx["redis"].delete(queue.worker_key(ctx["identity"]["name"]))
-        for name in ("store", "runtime", "redis_sync"):
+        for name in ("chat", "store", "runtime", "redis_sync"):
             if name in ctx:
                 ctx[name].close()
 
     return Worker(
-        functions=[func(process_frame, name="process_frame", timeout=config.job_timeout_s, max_tries=MAX_TRIES)],
+        functions=[func(process_frame, name="process_frame", timeout=config.job_timeout_s, max_tries=MAX_TRIES),
+                   # the API waits for a chat turn's answer, so it is kept a while (frames' results are not)
+                   func(chat_turn, name="chat_turn", timeout=config.job_timeout_s, max_tries=MAX_TRIES,
+                        keep_result=CHAT_RESULT_KEEP_S)],
         queue_name=config.queue_name, redis_settings=RedisSettings.from_dsn(config.redis_url),
         on_startup=startup, on_shutdown=shutdown, max_jobs=1,  # the pipeline is CPU-bound: one frame at a time
         keep_result=0, poll_delay=0.05, burst=burst, job_timeout=config.job_timeout_s, handle_signals=True,

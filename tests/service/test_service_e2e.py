@@ -114,3 +114,30 @@ def api_blobs(api) -> list[str]:
     from agent.settings import load_settings
 
     return [p.name for p in (load_settings().frames_path / "blobs").rglob("*") if p.is_file()]
+
+
+def test_a_chat_turn_uses_the_shoppers_own_state_and_thread(api, worker, watch_pages):
+    http, other = client(api), client(api, "shop-b")
+    assert http.post("/v1/shoppers/bo/messages", json={"text": "hello"}).status_code == 404  # no frames yet
+    for frame in watch_pages:
+        assert post(http, "bo", frame).status_code == 202
+    wait_for(http, "bo", len(watch_pages) - 1)
+    first = http.post("/v1/shoppers/bo/messages", json={"text": "recommend"})
+    assert first.status_code == 200, first.text
+    turn = first.json()
+    assert turn["turn"] == 1 and turn["answer"] and turn["recommendations"]
+    by_id = {p.id: p for p in load_products()}
+    assert all(by_id[r["product_id"]].category_path[-1] == "Wrist Watches" for r in turn["recommendations"])
+    second = http.post("/v1/shoppers/bo/messages", json={"text": "cheaper please"}).json()
+    assert second["turn"] == 2  # the same thread remembered the first turn
+    budget = max(r["price"] for r in turn["recommendations"])
+    assert second["recommendations"] and all(r["price"] <= budget for r in second["recommendations"])
+    assert other.post("/v1/shoppers/bo/messages", json={"text": "hello"}).status_code == 404  # shop-b's own "bo"
+    assert http.post("/v1/shoppers/bo/messages", json={"text": ""}).status_code == 422
+
+    erased = http.delete("/v1/shoppers/bo").json()["deleted"]
+    assert erased["chat_checkpoint"] == "service:shop-a/bo"
+    assert post(http, "bo", watch_pages[0]).status_code == 202
+    again = http.post("/v1/shoppers/bo/messages", json={"text": "hello"}).json()
+    assert again["turn"] == 1  # the erased thread is gone: a new conversation
+    http.delete("/v1/shoppers/bo")
