@@ -54,9 +54,9 @@ def _screenshots(html_file, folder) -> None:
 @pytest.mark.skipif(AMAZON is None or not (AMAZON / PAGE).exists(), reason="shared data (../shared/data) not found")
 @requires_chromium
 @pytest.mark.browser
-@pytest.mark.xfail(strict=True, reason="issue 18 not fully met: the visit's title, price (44 AED) and brand (ESR) are "
-                   "read by OCR now, but the wrapped OCR title is read as one of its lines and maps to no catalog "
-                   "category, so the summary has no type")
+@pytest.mark.xfail(strict=True, reason="issue 18 not fully met: title (joined over its wrapped OCR lines), price "
+                   "(44 AED) and brand (ESR) are read by OCR now, but the title maps to no catalog category "
+                   "(category null, constrain: no category), so the summary has no type")
 def test_imported_real_screenshots_are_read_by_ocr_and_recommended(tmp_path):
     folder = tmp_path / "screens"
     folder.mkdir()

@@ -70,7 +70,7 @@ def screen_lines(boxes: Sequence[_OcrBox], image: Path | bytes | np.ndarray | No
     (the screenshot they were read from) where it is given and readable."""
     rgb = load_rgb(image) if image is not None else None
     lines = [_line(box, rgb) for box in boxes if box.text.strip()]
-    return _with_roles(lines)
+    return _with_roles(_even_blocks(lines))
 
 
 def _line(box: _OcrBox, rgb: np.ndarray | None) -> ScreenLine:
@@ -161,6 +161,60 @@ def _ink(rgb: np.ndarray, box: _OcrBox) -> _Ink | None:
                 float(x0 + columns.min()), float(x0 + columns.max() + 1))
 
 
+BLOCK_X_TOLERANCE = 3.0  # px: the left edges of the lines of one left-aligned block agree this well
+BLOCK_SIZE_RATIO = 1.4  # the sizes estimated for the lines of one block differ by at most this factor
+BLOCK_PITCH_SPREAD = 0.15  # the line pitches of one block differ from their median by at most this share
+
+
+def _even_blocks(lines: list[ScreenLine]) -> list[ScreenLine]:
+    """Left-aligned, evenly spaced lines of about one size (a title or a paragraph that wraps) are set in one
+    font: each gets the block's median size and its majority weight, and boxes that overlap by a few pixels
+    meet halfway. The ink of single lines is uneven (a line of lower case without ascenders, a stray
+    antialiased row), so sizes estimated line by line differ by a fifth or more within one heading, and a
+    wrapped title would otherwise read as lines of different kinds."""
+    order = sorted(range(len(lines)), key=lambda i: (lines[i].y0, lines[i].x0))
+    taken: set[int] = set()
+    out = list(lines)
+    for start in order:
+        if start in taken:
+            continue
+        block = [start]
+        for i in order:
+            last = lines[block[-1]]
+            line = lines[i]
+            if i in taken or i in block or line.y0 <= last.y0:
+                continue
+            if abs(line.x0 - lines[start].x0) > BLOCK_X_TOLERANCE:
+                continue
+            if line.y0 - last.y1 > 0.5 * max(last.height, line.height):
+                break  # a gap wider than a line's leading ends the block (the next line at this x is apart)
+            sizes = [lines[j].font_size for j in block] + [line.font_size]
+            if max(sizes) > BLOCK_SIZE_RATIO * min(sizes):
+                break
+            pitches = [lines[b].y0 - lines[a].y0 for a, b in zip(block, block[1:], strict=False)]
+            pitches.append(line.y0 - last.y0)
+            middle = sorted(pitches)[len(pitches) // 2]
+            if any(abs(p - middle) > BLOCK_PITCH_SPREAD * middle for p in pitches):
+                break
+            block.append(i)
+        if len(block) < 2:
+            continue
+        taken.update(block)
+        members = [lines[i] for i in block]
+        size = sorted(m.font_size for m in members)[len(members) // 2]
+        bold = sum(len(m.text) for m in members if m.font_weight >= 700)
+        weight = 700 if 2 * bold > sum(len(m.text) for m in members) else 400
+        edges = [(m.y0, m.y1) for m in members]
+        for k in range(len(edges) - 1):  # overlapping edges (the detector's padding) split halfway
+            (a0, a1), (b0, b1) = edges[k], edges[k + 1]
+            if a1 > b0:
+                middle = (a1 + b0) / 2
+                edges[k], edges[k + 1] = (a0, middle), (middle, b1)
+        for i, (y0, y1) in zip(block, edges, strict=True):
+            out[i] = lines[i].model_copy(update={"font_size": size, "font_weight": weight, "y0": y0, "y1": y1})
+    return out
+
+
 def _with_roles(lines: list[ScreenLine]) -> list[ScreenLine]:
     """Roles the layout shows: a large or bold line alone on its row is a heading (also when underlined: a
     heading that links somewhere is still set as a heading); two small digits at the top right of an amount
@@ -172,8 +226,9 @@ def _with_roles(lines: list[ScreenLine]) -> list[ScreenLine]:
     out: list[ScreenLine] = []
     cents: dict[int, ScreenLine] = {}  # id of an amount's line -> its superscript cents
     for line in lines:
+        # Its row: lines beside it, not text in another column far across the page (a sidebar's button).
         row = [o for o in lines if o is not line and min(o.y1, line.y1) - max(o.y0, line.y0) > 0.4 * min(
-            o.height, line.height)]
+            o.height, line.height) and max(o.x0 - line.x1, line.x0 - o.x1) < 3 * max(o.font_size, line.font_size)]
         role = line.role
         if _CENTS.match(line.text):
             amount = [o for o in row if -0.5 * o.font_size <= line.x0 - o.x1 < 0.6 * o.font_size
