@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 from agent.cli import render
 from agent.cli.common import EXIT_ERROR, EXIT_OK, UsageError, common_options, model_options, settings_from
-
-
-def _finite(value: object) -> object:
-    """NaN is not JSON; an undefined interval is written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+from evals.stats import json_finite as _finite
 
 
 def cmd_lcrec(args: argparse.Namespace) -> int:

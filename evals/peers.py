@@ -17,34 +17,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from evals.datasets import lcrec
 from evals.metrics import hit_rate, mrr, ndcg
-from evals.stats import paired_bootstrap_diff, summarise
+from evals.run import git_revision
+from evals.stats import json_finite, paired_bootstrap_diff, summarise
 
 INPUT = "peers-input.json"
 INPUT_FORMAT = "interarec-peers-lcrec-input/1"
 RANKINGS_FORMAT = "interarec-peers-lcrec-rankings/1"
 METRICS = tuple(f"{m}@{k}" for k in (10, 20) for m in ("hr", "ndcg", "mrr"))
 PAIRED = ("hr@10", "ndcg@10", "mrr@10")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 class PeersError(ValueError):
     """Input the commands cannot use; the message says why in one line."""
-
-
-def git_revision() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    return {"commit": git("rev-parse", "HEAD") or "unknown", "dirty": bool(git("status", "--porcelain"))}
 
 
 def export_doc(data: lcrec.LcrecData, split: str) -> dict[str, Any]:
@@ -180,16 +170,6 @@ def table(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 def _load(dataset: str) -> lcrec.LcrecData:
     kind, _, path = dataset.partition(":")
     if kind != "lcrec" or not path:
@@ -233,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"peers-scores-{args.split}.json"
-    path.write_text(json.dumps(_finite(doc), indent=1) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(json_finite(doc), indent=1) + "\n", encoding="utf-8")
     print("\n".join(table(doc)))
     print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -65,3 +65,14 @@ def percentile(values: Sequence[float], q: float) -> float:
         raise ValueError(f"q must be in [0, 100], got {q}")
     array = _array(values)
     return float(np.percentile(array, q)) if array.size else math.nan
+
+
+def json_finite(value: object) -> object:
+    """NaN is not JSON; an undefined interval is written as null (nested dicts and lists too)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_finite(v) for v in value]
+    return value

@@ -18,7 +18,6 @@ import argparse
 import copy
 import csv
 import json
-import os
 import platform
 import sys
 import tempfile
@@ -201,7 +200,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2020)
     parser.add_argument("--stopping-step", type=int, default=3)
     args = parser.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         doc = read_input(args.folder)
     except (OSError, ValueError) as exc:
