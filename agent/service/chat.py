@@ -5,11 +5,8 @@ logic lives here; this only opens the graph once per worker and feeds it one mes
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import asdict
 from typing import Any
-
-from arq import Retry
 
 from agent.service import queue
 from agent.settings import Settings
@@ -55,13 +52,8 @@ async def chat_turn(ctx: dict[str, Any], shop: str, shopper: str, text: str) -> 
     if owner is None:
         return {"error": "erased"}
     redis, config = ctx["redis"], ctx["config"]
-    key, token = queue.lock_key(shop, shopper), uuid.uuid4().hex
-    if not await redis.set(key, token, nx=True, px=int((config.job_timeout_s + 10) * 1000)):
-        raise Retry(defer=config.lock_retry_s)
-    try:
+    async with queue.shopper_lock(redis, shop, shopper, config.job_timeout_s, config.lock_retry_s):
         if "chat" not in ctx:
             ctx["chat"] = await asyncio.to_thread(ChatRunner, ctx["settings"], ctx["runtime"])
         return await asyncio.to_thread(ctx["chat"].turn, queue.chat_thread_id(shop, shopper), owner.session_id,
                                        text)
-    finally:
-        await redis.eval(queue.RELEASE_LOCK, 1, key, token)

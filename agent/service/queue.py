@@ -3,8 +3,13 @@ frames not yet covered by a result, the result events, the workers' heartbeats a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
+import uuid
+
+from arq import Retry
 
 PREFIX = "interarec:"
 METRICS = PREFIX + "metrics"  # hash: processed, covered, failed, erased
@@ -32,6 +37,24 @@ def job_id(shop: str, shopper: str, sequence: int) -> str:
 
 def lock_key(shop: str, shopper: str) -> str:
     return f"{PREFIX}lock:{scope(shop, shopper)}"
+
+
+@contextlib.asynccontextmanager
+async def shopper_lock(redis, shop: str, shopper: str, timeout_s: float, retry_s: float):
+    """Hold the shopper's lock for one job, so frames and chat turns of a shopper never run at once; held as long
+    as arq's claim on the job (both end together). Busy: the job is retried after ``retry_s``."""
+    key, token = lock_key(shop, shopper), uuid.uuid4().hex
+    if not await redis.set(key, token, nx=True, px=int((timeout_s + 10) * 1000)):
+        raise Retry(defer=retry_s)
+    try:
+        yield
+    except asyncio.CancelledError:
+        # Timed out or stopping: the job's thread may still be working, so the lock is left to expire.
+        raise
+    except BaseException:
+        await redis.eval(RELEASE_LOCK, 1, key, token)
+        raise
+    await redis.eval(RELEASE_LOCK, 1, key, token)
 
 
 def arrivals_key(shop: str, shopper: str) -> str:

@@ -16,11 +16,9 @@ import logging
 import os
 import socket
 import time
-import uuid
 from typing import Any
 
 import redis as redis_lib
-from arq import Retry
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 
@@ -80,20 +78,12 @@ async def process_frame(ctx: dict[str, Any], shop: str, shopper: str, sequence: 
         return "covered"
     config: ServiceConfig = ctx["config"]
     redis = ctx["redis"]
-    key, token = queue.lock_key(shop, shopper), uuid.uuid4().hex
-    lock_ms = int((config.job_timeout_s + 10) * 1000)  # as long as arq's claim on the job: both end together
-    if not await redis.set(key, token, nx=True, px=lock_ms):
-        raise Retry(defer=config.lock_retry_s)  # another worker has this shopper: try again soon
-    try:
-        outcome = await asyncio.to_thread(compute, ctx, shop, shopper)
-    except asyncio.CancelledError:
-        # Timed out or stopping: the thread may still be working, so the lock is left to expire, not released.
-        raise
-    except Exception:
-        await redis.eval(queue.RELEASE_LOCK, 1, key, token)
-        await redis.hincrby(queue.METRICS, "failed", 1)
-        raise
-    await redis.eval(queue.RELEASE_LOCK, 1, key, token)
+    async with queue.shopper_lock(redis, shop, shopper, config.job_timeout_s, config.lock_retry_s):
+        try:
+            outcome = await asyncio.to_thread(compute, ctx, shop, shopper)
+        except Exception:
+            await redis.hincrby(queue.METRICS, "failed", 1)
+            raise
     return "processed" if outcome else "covered"
 
 
