@@ -45,9 +45,6 @@ FORM_FIELD_TAGS = {"input", "textarea"}
 DELETE_LOCK_WAIT_S = 5.0  # how long DELETE waits for a worker busy on the shopper before erasing anyway
 
 
-chat_thread_id = queue.chat_thread_id
-
-
 class Message(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="what the shopper wrote")
 
@@ -135,6 +132,20 @@ def _rate_limit(service: Service, digest: str) -> None:
 Shop = Annotated[str, Depends(shop_of)]
 
 
+async def _check_queue_room(service: Service) -> None:
+    """Back-pressure before any job is queued: 503 when the queue is unreachable, 429 with Retry-After when it
+    holds ``max_queue`` jobs."""
+    config = service.config
+    try:
+        depth = await service.pool.zcard(config.queue_name)
+    except redis_lib.RedisError as exc:
+        raise HTTPException(503, f"the queue is unreachable: {exc}") from exc
+    if depth >= config.max_queue:
+        service.metrics.refused.labels("queue_full").inc()
+        raise HTTPException(429, f"{depth} jobs are waiting; try again later",
+                            headers={"Retry-After": str(config.retry_after_s)})
+
+
 def create_app(settings: Settings, config: ServiceConfig) -> BodyLimit:
     """The ASGI app: FastAPI wrapped in the request-size limit."""
 
@@ -195,14 +206,7 @@ def create_app(settings: Settings, config: ServiceConfig) -> BodyLimit:
         """Store one frame and queue it; 202 at once. A duplicate of one of the shopper's earlier frames is
         acknowledged (``duplicate_of``) and not processed again. 429 with Retry-After when the queue is full."""
         service = service_of(request)
-        try:
-            depth = await service.pool.zcard(config.queue_name)
-        except redis_lib.RedisError as exc:
-            raise HTTPException(503, f"the queue is unreachable: {exc}") from exc
-        if depth >= config.max_queue:
-            service.metrics.refused.labels("queue_full").inc()
-            raise HTTPException(429, f"{depth} frames are waiting; try again later",
-                                headers={"Retry-After": str(config.retry_after_s)})
+        await _check_queue_room(service)
         if image.content_type not in ("image/png", "image/jpeg"):
             service.metrics.refused.labels("content_type").inc()
             raise HTTPException(415, f"the image part is {image.content_type!r}; send image/png or image/jpeg")
@@ -228,8 +232,7 @@ def create_app(settings: Settings, config: ServiceConfig) -> BodyLimit:
         try:
             await service.pool.hset(queue.arrivals_key(shop, shopper), str(frame.sequence), repr(time.time()))
             await service.pool.enqueue_job("process_frame", shop, shopper, frame.sequence,
-                                           _job_id=queue.job_id(shop, shopper, frame.sequence),
-                                           _queue_name=config.queue_name)
+                                           _job_id=queue.job_id(shop, shopper, frame.sequence))
         except redis_lib.RedisError as exc:  # stored but not queued: the shopper's next frame covers it
             raise HTTPException(503, f"the frame was stored but the queue is unreachable: {exc}") from exc
         return {**body, "queued": True}
@@ -277,13 +280,9 @@ def create_app(settings: Settings, config: ServiceConfig) -> BodyLimit:
         404 before the shopper's first frame; 504 when no worker answered within the job timeout."""
         service = service_of(request)
         await run_in_threadpool(_result_body, service, shop, shopper)  # 404 for an unknown shopper
+        await _check_queue_room(service)
         try:
-            if await service.pool.zcard(config.queue_name) >= config.max_queue:
-                service.metrics.refused.labels("queue_full").inc()
-                raise HTTPException(429, "the queue is full; try again later",
-                                    headers={"Retry-After": str(config.retry_after_s)})
-            job = await service.pool.enqueue_job("chat_turn", shop, shopper, message.text,
-                                                 _queue_name=config.queue_name)
+            job = await service.pool.enqueue_job("chat_turn", shop, shopper, message.text)
             turn = await job.result(timeout=config.job_timeout_s, poll_delay=0.1)
         except TimeoutError as exc:
             raise HTTPException(504, f"no worker answered within {config.job_timeout_s:g} s") from exc
@@ -349,13 +348,13 @@ def _erase(service: Service, shop: str, shopper: str) -> dict[str, Any]:
     images = service.frames.delete_session(owner.session_id, forget=forget_readings(service.settings))
     checkpointer = open_checkpointer(service.settings)
     try:
-        checkpointer.delete_thread(chat_thread_id(shop, shopper))
+        checkpointer.delete_thread(queue.chat_thread_id(shop, shopper))
     finally:
         close_checkpointer(checkpointer)
     return {"shopper": shopper, "deleted": {"frames": len(frames), "image_files": images, "text_layers": text_layers,
                                             "summary_and_recommendations": rows["summary_and_recommendations"],
                                             "ocr_cache": "entries of the deleted images",
-                                            "chat_checkpoint": chat_thread_id(shop, shopper)}}
+                                            "chat_checkpoint": queue.chat_thread_id(shop, shopper)}}
 
 
 def _catalog_check(settings: Settings, workers: list[dict]) -> dict[str, Any]:
