@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+from rapidfuzz.distance import OSA
 
 from catalog.models import Product
 from tools.recommend.vocabulary import STOPWORDS, TYPE_SYNONYMS, words
@@ -261,8 +262,6 @@ _GENERIC_HEADS = {"set", "care", "kit", "accessory", "combo", "gift", "need", "w
 
 def osa_distance(a: str, b: str) -> int:
     """Edits (insert, delete, substitute, swap two neighbours) from ``a`` to ``b``."""
-    from rapidfuzz.distance import OSA
-
     return OSA.distance(a, b)
 
 
