@@ -27,7 +27,7 @@ _BRAND_LABEL_END = re.compile(rf"\s{_BRAND_WORDS}\s*[:：]\s*$", re.IGNORECASE)
 CHROME = re.compile(r"cookie|consent|privacy|datenschutz|menu|menü|navigation|sign in|log ?in|account|basket|"
                      r"\bcart\b|warenkorb|panier|newsletter|covid|product details|description|reviews|"
                      r"customer|shipping|delivery|my list|wishlist|search|categor|specifi|technische daten|"
-                     r"produktinformation|"
+                     r"produktinformation|technical details|additional information|about this item|"
                      r"product information|sparen|\bsave\b|skip to|free\b", re.IGNORECASE)
 _STORE_BYLINE = re.compile(r"(?:visit the (?P<a>.+?) store|besuchen sie den (?P<b>.+?)-store|"
                            r"visitez la boutique (?P<c>.+)|visita lo store di (?P<d>.+)|"

@@ -62,6 +62,9 @@ def _extend(segment: Segment, run: ScreenLine) -> None:
              and (run.role == "superscript" or run.font_size < 0.8 * last.font_size))
     # Runs are stripped of their edge spaces, so a space goes between them unless punctuation closes up.
     tight = run.text[:1] in ",.;:!?)%]»”'’" or last.text[-1:] in "(/[«“'‘-"
+    # An amount set in runs ("30" "." "99", as shops style whole and fractional parts): the decimals close up.
+    decimals = bool(_CENTS.match(run.text)) and re.search(r"\d[.,]$", segment.text) is not None
+    tight = tight or decimals
     joiner = "." if cents else ("" if tight and run.x0 - last.x1 < 0.3 * last.font_size else " ")
     segment.text = f"{segment.text}{joiner}{run.text}"
     segment.x1 = max(segment.x1, run.x1)

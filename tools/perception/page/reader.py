@@ -34,7 +34,7 @@ _RELATED = re.compile(r"(?:customers (?:who|also)|also (?:bought|viewed|like)|yo
                       r"similar (?:items|products)|related (?:items|products)|frequently bought|recommended for you|"
                       r"sponsored|kunden kauften|das könnte|ähnliche|vous aimerez|produits similaires|"
                       r"te puede interesar|productos similares|potrebbe piacerti|prodotti simili|"
-                      r"recently viewed|zuletzt angesehen|inspiration)", re.IGNORECASE)
+                      r"recently viewed|zuletzt angesehen|inspiration|consider these|related to this)", re.IGNORECASE)
 _TITLE_PREFIX = re.compile(r"^\s*(?:details about|über|détails sur|dettagli su|detalles de)\s+", re.IGNORECASE)
 
 
@@ -249,6 +249,9 @@ class PageReader:
             return -3.0
         if -60 <= dy <= 700:
             return 2.5 * (1 - max(0.0, dy) / 700)
+        y = title_y + dy
+        if dy < -60 and any(y - 600 < r < y for r in page.related):
+            return -3.0  # above the title, in a "consider these items" row
         return -0.8 if dy < -60 else -min(2.0, dy / 2000)
 
     @staticmethod
@@ -301,8 +304,17 @@ def _is_listing(page: _Page, candidates: list[PriceCandidate], main: PriceCandid
     for c in candidates:
         if c.score > -1:
             rows.setdefault((c.view, round(c.segment.y_center / 6)), set()).add(round(c.segment.x0 / 40))
-    if not any(len(xs) >= 3 for xs in rows.values()):
+    grids = [key for key, xs in rows.items() if len(xs) >= 3]
+    if not grids:
         return False
+    # Carousels under a "customers also bought" heading below the main price (or the title, when no price was
+    # found) are not the page's own grid.
+    anchor = (main.view, main.segment) if main is not None else title
+    if anchor is not None:
+        anchor_y, anchor_row = page.y(*anchor), (anchor[0], round(anchor[1].y_center / 6))
+        if anchor_row not in grids and all(any(anchor_y < r < page.offsets[v] + 6 * row for r in page.related)
+                                           for v, row in grids):
+            return False
     if main is None:
         return True
     others = sorted(c.segment.font_size for c in candidates if c is not main and c.score > -1)
