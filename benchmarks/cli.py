@@ -22,6 +22,7 @@ STAGES = {
     "live": "live mode: new screenshot to new recommendations over a scripted session, by stage; memory",
     "chat_latency": "chat turn p50/p95 with the local chat model, embedded store: demo and real catalog",
     "mllm_tokens": "MLLM summary request tokens, text layer vs every unique frame at full size: demo and real pages",
+    "serve": "the service (Redis, API, 1 and 2 workers) under simulated shoppers: latency, throughput, memory",
 }
 
 
@@ -68,10 +69,16 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], dict]]:
         payload = measure(real_pages=3 if quick else 10)
         return {**payload, "rows": rows(payload)}
 
+    def serve() -> dict:
+        from benchmarks.serve import measure
+        return measure(shoppers=args.serve_shoppers or (20 if quick else 50),
+                       seconds=args.serve_seconds or (20.0 if quick else 40.0), ocr_shoppers=2 if quick else 4,
+                       ocr_seconds=16.0 if quick else 30.0, real_pages=3 if quick else 6)
+
     return {"capture": capture, "reader": reader, "text_layer": text_layer, "pipeline": pipeline, "catalog": catalog,
             "optimizer": optimizer,
             "mllm_tokens": mllm_tokens,
-            "live": live, "chat_latency": chat_latency}
+            "live": live, "chat_latency": chat_latency, "serve": serve}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -110,5 +117,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="keep catalog stores of the right size from an earlier run (ingest is then not measured)")
     command.add_argument("--chroma-server", action="store_true",
                          help="also measure catalog search through a local `chroma run` server")
+    command.add_argument("--serve-shoppers", type=int, help="serve: shoppers of the text-layer runs (default 50)")
+    command.add_argument("--serve-seconds", type=float, help="serve: posting time of the text-layer runs (default 40)")
     command.set_defaults(func=cmd_bench)
 
