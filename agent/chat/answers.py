@@ -23,6 +23,8 @@ def _product_line(item: dict[str, Any]) -> str:
 def _recommendations(result: dict[str, Any]) -> list[str]:
     items = result.get("recommendations") or []
     lines = []
+    if result.get("relaxed"):  # nothing fitted every wish: say what was relaxed before what it shows
+        lines.append(f"Nothing fits everything you asked for: {result['relaxed']} Shown with that change:")
     if items:
         lines.append(f"Top {len(items)} for {result['constraints']} (optimiser {result['status']}):")
         lines.extend(_product_line(item) for item in items)

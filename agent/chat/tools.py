@@ -26,7 +26,7 @@ from tools.recommend.catalog_terms import WEAK, CatalogTerms
 from tools.recommend.explain import recommendations
 from tools.recommend.hybrid import retrieve_request
 from tools.recommend.lexical import LexicalIndex
-from tools.recommend.optimizer import select
+from tools.recommend.optimizer import select_or_relax
 from tools.recommend.preferences import PreferenceError, PreferenceUpdate, describe
 from tools.recommend.requested import Asked, apply_request, read_update
 from tools.schemas import BehaviorSummary, Constraints, Recommendation
@@ -240,7 +240,9 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
     if weight and viewed:  # the session-based variant: what other shoppers viewed with these products
         scores = ctx.session_model.score(viewed, [c.product_id for c in pool])
         pool = with_session_scores(pool, scores, weight)
-    selection = select(pool, constraints, time_limit_s=settings.solver_time_limit_s)
+    # nothing fits every wish: the smallest relaxation is applied and said, never an empty list
+    selection, constraints, relaxed_by = select_or_relax(pool, constraints, time_limit_s=settings.solver_time_limit_s,
+                                                         keep=_said_now(constraints, _turn(state)))
     recs = recommendations(selection, constraints)
     report = selection.report
     if any(note.startswith("only ") for note in notes):  # the said terms explain the short list, not Constraints
@@ -254,6 +256,7 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
         "unmet": selection.unmet,
         "notes": notes,
         "relaxation": report.relaxation.model_dump() if report.relaxation else None,
+        "relaxed": relaxed_by,
         "session_weight": weight,
     }
     return result, {"constraints": constraints.model_dump(), "recommendations": [r.model_dump() for r in recs],
@@ -272,6 +275,18 @@ def rerank_with_session(ctx: ChatContext, state: State, args: RerankArgs) -> tup
 def _turn(state: State) -> int:
     """The number of the shopper's current message in this thread."""
     return max(1, sum(getattr(m, "type", "") == "human" for m in state.get("messages") or []))
+
+
+def _said_now(constraints: Constraints, turn: int) -> frozenset[str]:
+    """The constraints the shopper set in this message: when wishes conflict, the latest one holds."""
+    now = f"said:{turn}"
+    proof = constraints.provenance
+    names = {"max_price", "min_price"} if now in proof.get("price", []) else set()
+    if now in proof.get("min_rating", []):
+        names.add("min_rating")
+    if any(now in proof.get(f"brand:{b.casefold()}", []) for b in constraints.include_brands):
+        names.add("include_brands")
+    return frozenset(names)
 
 
 def _understood(parsed: Any) -> dict[str, Any]:

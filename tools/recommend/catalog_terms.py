@@ -36,6 +36,9 @@ TITLE_SHARE = 0.6  # share of the products whose titles carry a word that one ca
 TITLE_MIN = 3  # products a title word must appear in to name a category
 ACCEPT = 0.65  # cosine similarity from which an unknown phrase is taken as a category (tuned on the dev split)
 WEAK = 0.45  # below this a phrase alone is not taken as a shopping request at all
+# a phrase that shares a word with its nearest category ("face cream" ~ Face Care) is taken as it from here: the
+# shared word backs up a similarity too weak alone (tuned on the dev split)
+ACCEPT_SHARED = 0.55
 NEAREST = 3  # categories named when a type is unknown
 
 
@@ -215,7 +218,8 @@ class CatalogTerms:
         order = np.argsort(-scores)[:NEAREST]
         nearest = [self._leaf_names[i] for i in order]
         best = float(scores[order[0]])
-        if best >= ACCEPT:
+        shared = set(words(phrase)) & set(words(nearest[0])) - STOPWORDS
+        if best >= ACCEPT or (shared and best >= ACCEPT_SHARED):
             return TypeMatch(phrase, nearest[:1], "meaning", round(best, 3), nearest)
         return TypeMatch(phrase, [], "unknown", round(best, 3), nearest)
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from ortools.linear_solver import pywraplp
 
-from tools.recommend.relaxation import HardFilter, brand_key, must_include_conflict, reachable, relax
+from tools.recommend.relaxation import HardFilter, brand_key, must_include_conflict, reachable, relax, relaxed
 from tools.schemas import Candidate, Constraints, OptimizerReport, Relaxation
 
 log = logging.getLogger(__name__)
@@ -245,13 +245,14 @@ def select(
     no_choice_utility: float = 1.0,
     time_limit_s: float = 5.0,
     method: str = "dinkelbach",
+    keep: frozenset[str] = frozenset(),
 ) -> Selection:
     """Choose K candidates maximising the MNL objective under every hard constraint of ``constraints``.
 
     Candidates that break a per-product constraint are left out. When fewer than K can be shown, the list is
     shorter; when the must-include list cannot hold, it is empty with status INFEASIBLE. Either way
     ``report.relaxation`` names the conflicting constraints and the smallest change that yields K, and
-    ``unmet`` says why in words."""
+    ``unmet`` says why in words; the relaxation leaves the constraints named in ``keep`` alone when it can."""
     if method not in METHODS:
         raise ValueError(f"unknown optimiser method {method!r}; use 'dinkelbach' or 'milp'")
     started = time.perf_counter()
@@ -277,7 +278,7 @@ def select(
                      f"products ({brands} brand(s) among the candidates)")
     relaxation = None
     if blocked or len(pool) < constraints.k or (reach < constraints.k and ranking):
-        relaxation = relax(list(unique.values()), constraints)
+        relaxation = relax(list(unique.values()), constraints, keep)
         unmet.append(relaxation.message)
     if blocked:
         return _empty("INFEASIBLE", started, mode, len(pool), unmet, relaxation)
@@ -295,6 +296,22 @@ def select(
                      "not proven optimal")
     log.debug("optimiser: %s, %d of %d candidates passed, %d modelled", status, len(pool), len(unique), modelled)
     return _finish(chosen, status, no_choice_utility, started, mode, len(pool), unmet, relaxation)
+
+
+def select_or_relax(candidates: list[Candidate], constraints: Constraints, **options) -> tuple[
+        Selection, Constraints, str | None]:
+    """``select``; when it can show nothing but the smallest relaxation would show products, the list under that
+    relaxation instead: (selection, the constraints it honours, the relaxation's message, None when none was
+    needed). An empty answer is left only when the candidates hold nothing of the kind at all."""
+    selection = select(candidates, constraints, **options)
+    relaxation = selection.report.relaxation
+    if selection.chosen or relaxation is None or not relaxation.changes:
+        return selection, constraints, None
+    loosened = relaxed(constraints, relaxation.changes)
+    again = select(candidates, loosened, **options)
+    if not again.chosen:
+        return selection, constraints, None
+    return again, loosened, relaxation.message
 
 
 def _empty(status: str, started: float, mode: str, n: int, unmet: list[str],

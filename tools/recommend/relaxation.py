@@ -103,8 +103,8 @@ class _Step:
 
 
 class _Search:
-    def __init__(self, candidates: list[Candidate], c: Constraints):
-        self.c, self.all_ids = c, {x.product_id for x in candidates}
+    def __init__(self, candidates: list[Candidate], c: Constraints, keep: frozenset[str] = frozenset()):
+        self.c, self.all_ids, self.keep = c, {x.product_id for x in candidates}, keep
         check = HardFilter(c)
         judged = [(x, check.violations(x)) for x in candidates]
         self.base = [x for x, v in judged if not v]  # pass every filter
@@ -119,8 +119,8 @@ class _Search:
 
     def active(self) -> list[str]:
         c = self.c
-        names = [n for n in PRODUCT_CONSTRAINTS if getattr(c, n) not in (None, [])]
-        return names + [n for n in ("max_per_brand", "must_include") if getattr(c, n)]
+        names = [n for n in PRODUCT_CONSTRAINTS if getattr(c, n) not in (None, []) and n not in self.keep]
+        return names + [n for n in ("max_per_brand", "must_include") if getattr(c, n) and n not in self.keep]
 
     def steps(self, name: str, among: frozenset[str]) -> list[_Step]:
         """Ladder for ``name``, from the products that fail only constraints in ``among``."""
@@ -249,9 +249,12 @@ def must_include_conflict(candidates: list[Candidate], c: Constraints) -> list[s
     return [n for n in ORDER if n in names]
 
 
-def relax(candidates: list[Candidate], c: Constraints) -> Relaxation:
-    """Why fewer than k products can be shown, and the smallest change to the constraints that shows k."""
-    search = _Search(candidates, c)
+def relax(candidates: list[Candidate], c: Constraints, keep: frozenset[str] = frozenset()) -> Relaxation:
+    """Why fewer than k products can be shown, and the smallest change to the constraints that shows k.
+    The constraints named in ``keep`` (e.g. the one just asked for) are relaxed only when nothing else helps."""
+    search = _Search(candidates, c, keep)
+    if keep and search.ceiling() <= 0:
+        search = _Search(candidates, c)
     now = search.reach({})
     blocked = must_include_conflict(candidates, c)
     target = min(c.k, search.ceiling())

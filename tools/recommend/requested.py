@@ -107,7 +107,9 @@ def apply_request(
     if parsed.min_rating is not None:
         proof["min_rating"] = said(turn)
     if parsed.like_rank is not None and new.categories:
-        asked = Asked(gender=asked.gender, occasion=asked.occasion, base_query=new.query)
+        # #N's title becomes the search; what the shopper said about it (colour, material, recipient) still holds
+        asked = Asked(colours=asked.colours, materials=asked.materials, gender=asked.gender,
+                      occasion=asked.occasion, size=asked.size, base_query=new.query)
 
     new_type = parsed.categories or (parsed.type_how == "unknown" and parsed.product_type)
     if new_type and (not asked.product_type or set(new.categories) != set(parsed.categories)):
