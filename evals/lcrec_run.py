@@ -152,9 +152,14 @@ def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalC
     info = {"pages": len(pids), "pages_without_frame": sum(not pages[p] for p in pids),
             "page_seconds": round(time.perf_counter() - started, 1), "summariser": runtime.backends.summariser,
             "catalog_dir": str(run_settings.catalog_dir), "page_store": str(run_settings.frames_dir)}
-    methods: list[Recommender] = [InteraRecMethod(runtime, captures),
-                                  InteraRecMethod(runtime, captures, name="interarec-soft", category_policy="soft"),
-                                  InteraRecMethod(runtime, captures, name="interarec+session", session_model=STAN())]
+    # The query from every title seen (newest weighted most), the browsed type a score term (the default, chosen
+    # on dev users: docs/real-shoppers.md); interarec-hard keeps the type as a filter for the comparison.
+    seen = {"query": "seen", "category_policy": "soft"}
+    methods: list[Recommender] = [InteraRecMethod(runtime, captures, **seen),
+                                  InteraRecMethod(runtime, captures, name="interarec-hard", query="seen",
+                                                  category_policy="hard"),
+                                  InteraRecMethod(runtime, captures, name="interarec+session", session_model=STAN(),
+                                                  **seen)]
     return runtime, methods, info
 
 

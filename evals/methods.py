@@ -16,13 +16,22 @@ from evals.cases import EvalCase
 from tools.capture.session import browse_session
 from tools.perception.readings import summarise_readings
 from tools.perception.screen_reader import OfflineScreenReader
-from tools.recommend.candidates import SESSION_WEIGHT, retrieve, with_session_scores
-from tools.recommend.constraints import constraints_from_summary
+from tools.recommend.candidates import (
+    BASE_QUERY_WEIGHT,
+    SEEN_POOL,
+    SESSION_WEIGHT,
+    TYPE_WEIGHT,
+    retrieve,
+    retrieve_seen,
+    with_session_scores,
+)
+from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_queries
 from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Frame
 from tools.sessions.models import SessionModel
 
 CATEGORY_POLICIES = ("hard", "soft")  # the summary's type as a hard filter, or as a score term
+QUERIES = ("seen", "type")  # the catalog query: every title seen (recency-weighted), or the strongest type only
 SOFT_CATEGORY_WEIGHT = 1.0
 TEXT_ONLY_NAME = "text-only: weblog titles through the offline reader's rules (no screenshots)"
 
@@ -58,12 +67,17 @@ class InteraRecMethod:
 
     def __init__(self, runtime: Runtime, captures: dict[str, Capture], modality: str = "screens",
                  frame_fraction: float = 1.0, name: str | None = None, session_model: SessionModel | None = None,
-                 session_weight: float = SESSION_WEIGHT, category_policy: str = "hard") -> None:
+                 session_weight: float = SESSION_WEIGHT, category_policy: str = "hard", query: str = "type",
+                 pool: int = SEEN_POOL, type_weight: float = TYPE_WEIGHT, base_weight: float = BASE_QUERY_WEIGHT,
+                 seen_limit: int | None = None) -> None:
         if modality not in ("screens", "text", "both"):
             raise ValueError(f"unknown modality {modality!r}")
         if category_policy not in CATEGORY_POLICIES:
             raise ValueError(f"unknown category policy {category_policy!r}")
-        self.category_policy = category_policy
+        if query not in QUERIES:
+            raise ValueError(f"unknown query {query!r}")
+        self.category_policy, self.query, self.pool = category_policy, query, pool
+        self.type_weight, self.base_weight, self.seen_limit = type_weight, base_weight, seen_limit
         self.runtime, self.captures = runtime, captures
         self.modality, self.frame_fraction = modality, frame_fraction
         self.session_model, self.session_weight = session_model, session_weight
@@ -95,6 +109,15 @@ class InteraRecMethod:
         summary, used = self._summary(case)
         summarised = time.perf_counter()
         settings = self.runtime.settings
+        if self.query == "seen":  # the product's query from what the shopper saw (tools/recommend)
+            constraints = constraints_from_summary(summary, k=k, price_tolerance=settings.price_tolerance,
+                                                   category_policy=self.category_policy)
+            limit = {"limit": self.seen_limit} if self.seen_limit else {}
+            types = inferred_types(summary, **limit) if self.category_policy == "soft" else None
+            candidates = retrieve_seen(self.runtime.store, constraints, seen_queries(summary, **limit),
+                                       exclude_ids=list(case.viewed_ids), pool=self.pool, types=types,
+                                       type_weight=self.type_weight, base_weight=self.base_weight)
+            return self._rank(case, summary, used, constraints, candidates, started, summarised)
         constraints = constraints_from_summary(summary, k=k, price_tolerance=settings.price_tolerance)
         if self.category_policy == "soft" and constraints.categories:
             # The summary's type as a score term instead of a filter: the query still carries it, and products
@@ -106,6 +129,10 @@ class InteraRecMethod:
             candidates = with_session_scores(candidates, in_type, SOFT_CATEGORY_WEIGHT)
         else:
             candidates = retrieve(self.runtime.store, constraints, exclude_ids=list(case.viewed_ids))
+        return self._rank(case, summary, used, constraints, candidates, started, summarised)
+
+    def _rank(self, case, summary, used, constraints, candidates, started, summarised) -> list[str]:
+        settings = self.runtime.settings
         if self.session_model is not None:  # the session-based re-ranking variant
             scores = self.session_model.score(list(case.viewed_ids), [c.product_id for c in candidates])
             candidates = with_session_scores(candidates, scores, self.session_weight)

@@ -28,6 +28,9 @@ SESSION_REASON = "session: viewed together with this session's products by other
 # The default weight of the session model's normalised score (docs/recommending.md, "Session re-ranking").
 SESSION_WEIGHT = 1.0
 RETRIEVAL_POOL = 60
+SEEN_POOL = 300  # candidates kept from the seen-title queries (recall vs time: docs/real-shoppers.md)
+TYPE_WEIGHT = 1.0  # utility of a candidate in the browsed types, times the types' share (soft category policy)
+BASE_QUERY_WEIGHT = 0.5  # the constraints' own query (type, colours, searches) beside the seen titles
 
 
 def filters_for(constraints: Constraints, exclude_ids: list[str] = ()) -> SearchFilters:
@@ -128,6 +131,41 @@ def retrieve(
         check = HardFilter(constraints)
         candidates = [c for c in candidates if check.ok(c)]
     return candidates
+
+
+def retrieve_seen(
+    store: CatalogStore, constraints: Constraints, seen: list[tuple[str, float]], exclude_ids: list[str] = (),
+    pool: int = SEEN_POOL, types: dict[str, float] | None = None, type_weight: float = TYPE_WEIGHT,
+    base_weight: float = BASE_QUERY_WEIGHT,
+) -> list[Candidate]:
+    """Candidates found from what the shopper saw: one search per (title, weight) in ``seen`` plus the
+    constraints' query (``base_weight``), each under the hard filters; a product's similarity is the weighted
+    mean of its similarities to the queries (0 where a query did not return it), the best ``pool`` kept.
+    ``types`` (type -> share, ``constraints.inferred_types``) adds ``type_weight * share`` utility to products
+    whose category path holds that type: the inferred type as a score term, not a filter."""
+    queries = [(q, w) for q, w in seen if q.strip() and w > 0]
+    if constraints.query.strip() and base_weight > 0 or not queries:
+        queries.append((constraints.query, base_weight if queries else 1.0))
+    filters = filters_for(constraints, exclude_ids)
+    total = sum(w for _, w in queries)
+    fused: dict[str, float] = {}
+    products: dict[str, Product] = {}
+    for query, weight in queries:
+        for hit in store.search(query, filters, limit=pool):
+            products.setdefault(hit.product.id, hit.product)
+            fused[hit.product.id] = fused.get(hit.product.id, 0.0) + weight * hit.similarity / total
+    best = sorted(fused, key=lambda pid: (-round(fused[pid], 9), pid))[:pool]
+    shares = {t.casefold(): s for t, s in (types or {}).items()}
+    top_price = constraints.max_price or max((products[p].price or 0.0 for p in best), default=0.0)
+    candidates = []
+    for pid in best:
+        product = products[pid]
+        in_type = sum(shares.get(c.casefold(), 0.0) for c in dict.fromkeys(product.category_path))
+        matches = {f"type browsed ({in_type:.2f} of the recent products)": []} if in_type else None
+        candidates.append(candidate(product, fused[pid], constraints, top_price, bonus=type_weight * in_type,
+                                    matches=matches))
+    check = HardFilter(constraints)  # the ones Chroma cannot express: excluded brands and colours
+    return [c for c in candidates if check.ok(c)]
 
 
 def with_session_scores(candidates: list[Candidate], scores: dict[str, float],

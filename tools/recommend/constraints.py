@@ -7,6 +7,31 @@ from tools.schemas import BehaviorSummary, Constraints
 
 DEFAULT_PRICE_TOLERANCE = 0.15  # the browsed band is widened by 15% on each side
 DEFAULT_MAX_PER_BRAND = 2  # variety: at most two products of one brand in a list
+CATEGORY_POLICIES = ("hard", "soft")  # the type inferred from browsing as a filter, or only as a score term
+SEEN_QUERIES = 5  # catalog queries from the newest titles the shopper saw (docs/recommending.md)
+
+
+def seen_queries(summary: BehaviorSummary, limit: int = SEEN_QUERIES) -> list[tuple[str, float]]:
+    """One catalog query per title the reader read, newest first, weighted 1 / (1 + d) at distance d from the
+    newest: what the shopper looked at last says most about what they look at next."""
+    titles = [p.title for p in summary.products_seen if p.title.strip()]
+    newest = list(reversed(titles))[:limit]
+    return [(title, 1.0 / (1 + d)) for d, title in enumerate(newest)]
+
+
+def inferred_types(summary: BehaviorSummary, limit: int = SEEN_QUERIES) -> dict[str, float]:
+    """Each type (leaf category) the shopper browsed -> its share of the recency weights of the newest products
+    seen (the weights of ``seen_queries``); without categories on the products, the strongest summary type."""
+    newest = [p for p in reversed(summary.products_seen) if p.title.strip()][:limit]
+    weights: dict[str, float] = {}
+    for d, product in enumerate(newest):
+        if product.category:
+            weights[product.category] = weights.get(product.category, 0.0) + 1.0 / (1 + d)
+    total = sum(weights.values())
+    if not total:
+        types = summary.product_characteristics.types
+        return {types[0].value: 1.0} if types else {}
+    return {name: w / total for name, w in weights.items()}
 
 
 def constraints_from_summary(
@@ -16,10 +41,15 @@ def constraints_from_summary(
     max_per_brand: int | None = DEFAULT_MAX_PER_BRAND,
     catalog_currency: str | None = None,
     catalog_categories: set[str] | None = None,
+    category_policy: str = "hard",
 ) -> Constraints:
     """Hard: the strongest product type and the browsed price band (widened by ``price_tolerance``).
     Soft: brands and colours seen. Variety: at most ``max_per_brand`` products of one brand.
-    The query mixes the type, colours and search terms for retrieval."""
+    The query mixes the type, colours and search terms for retrieval. With ``category_policy="soft"`` the type
+    inferred from browsing is no filter: it stays in the query, and ``candidates.retrieve_seen`` scores it
+    (``inferred_types``). A type the shopper *asks for* in chat is set by the chat and stays a filter."""
+    if category_policy not in CATEGORY_POLICIES:
+        raise ValueError(f"unknown category policy {category_policy!r}; use 'hard' or 'soft'")
     provenance: dict[str, list[str]] = {}
     types = summary.product_characteristics.types
     categories: list[str] = []
@@ -28,6 +58,9 @@ def constraints_from_summary(
             c.casefold() for c in catalog_categories}:
         # Not a category of this catalog: a hard filter would match nothing, so it only steers the search.
         notes.append(f"'{types[0].value}' is not a category of the catalog: products are found by meaning instead")
+        provenance["query"] = types[0].frame_ids
+    elif types and category_policy == "soft":
+        notes.append(f"'{types[0].value}' was inferred from browsing: it raises a product's score, it filters none")
         provenance["query"] = types[0].frame_ids
     elif types:
         categories = [types[0].value]
