@@ -197,3 +197,25 @@ def test_the_hard_filter_reports_every_constraint_a_product_breaks():
     h7 = next(x for x in catalog() if x.product_id == "h7")
     assert HardFilter(c).violations(h7) == {"max_price", "min_rating", "exclude_colours", "categories",
                                             "must_exclude"}  # 'TITAN' is in the brand list
+
+
+def test_nothing_to_show_gives_the_list_under_the_smallest_relaxation_and_says_which():
+    from tools.recommend.optimizer import select_or_relax
+
+    c = Constraints(k=3, max_per_brand=None, include_brands=["Titan"], max_price=1000)  # Titan starts at 1,450
+    selection, used, said = select_or_relax(catalog(), c)
+    assert selection.chosen and all(x.brand.casefold() == "titan" for x in selection.chosen)
+    assert used.max_price == 8995.0 and used.include_brands == ["Titan"]  # just enough for k=3 Titans
+    assert said and "raising the budget to ₹8,995" in said
+    # the wish said last is kept: with the brand list set in this message, the budget goes instead
+    selection, used, said = select_or_relax(catalog(), c, keep=frozenset({"max_price", "min_price"}))
+    assert used.max_price == 1000 and all((x.price or 0) <= 1000 for x in selection.chosen)
+    assert selection.chosen and "Titan" not in {x.brand for x in selection.chosen}
+
+
+def test_a_list_that_can_be_shown_is_not_relaxed():
+    from tools.recommend.optimizer import select_or_relax
+
+    c = Constraints(k=2, max_per_brand=None, max_price=1500)
+    selection, used, said = select_or_relax(catalog(), c)
+    assert said is None and used == c and {x.product_id for x in selection.chosen} <= {"h1", "h2", "h5"}

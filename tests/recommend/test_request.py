@@ -72,3 +72,29 @@ def test_price_bands_come_from_the_type_in_the_catalog():
 def test_reciprocal_rank_fusion_favours_products_both_rankings_agree_on():
     fused = fuse(["a", "b", "c"], ["b", "d"])
     assert max(fused, key=fused.get) == "b" and fused["a"] > fused["d"]
+
+
+def test_a_weak_meaning_match_counts_when_the_category_sells_the_head_word():
+    terms = CatalogTerms.from_products(CATALOG + [
+        _p(8, ["Beauty", "Skin Care", "Face Care"], "Lotus", 300, "Lotus Day Cream SPF 20"),
+        _p(9, ["Clothing", "Kurtis"], "W", 900, "W Women Printed Cream Kurti")])
+    assert parse("face cream for my mother", terms).categories == ["Face Care"]
+    # near Coffee Mugs by meaning too, but no mug is called a table: unknown, with the nearest named
+    table = parse("coffee table", terms)
+    assert table.categories == [] and table.type_how == "unknown" and table.nearest[0] == "Coffee Mugs"
+
+
+def test_more_like_a_product_keeps_the_colour_and_material_asked_for():
+    from tools.recommend.requested import Asked, apply_request
+    from tools.schemas import Constraints, Recommendation
+
+    c, asked = Constraints(k=5), Asked()
+    c, asked, _, _ = apply_request(c, asked, parse("black leather wallet", TERMS), base=None, shown=[], brands=[],
+                                   products={}, terms=TERMS, turn=1)
+    shown = [Recommendation(rank=1, product_id="p7", title="New Leaf Wallets", brand="New Leaf", price=400.0,
+                            currency="INR", score=0.5, reasons=[])]
+    c, asked, changes, _ = apply_request(c, asked, parse("more like #1", TERMS), base=None, shown=shown, brands=[],
+                                         products={"p7": CATALOG[6]}, terms=TERMS, turn=2)
+    assert c.categories == ["Wallets"] and c.query == "New Leaf Wallets" and "p7" in c.must_exclude
+    assert [s.value for s in asked.colours] == ["Black"] and [m.value for m in asked.materials] == ["Leather"]
+    assert asked.colours[0].turn == 1  # still cited as said in message 1

@@ -36,8 +36,8 @@ TITLE_SHARE = 0.6  # share of the products whose titles carry a word that one ca
 TITLE_MIN = 3  # products a title word must appear in to name a category
 ACCEPT = 0.65  # cosine similarity from which an unknown phrase is taken as a category (tuned on the dev split)
 WEAK = 0.45  # below this a phrase alone is not taken as a shopping request at all
-# a phrase that shares a word with its nearest category ("face cream" ~ Face Care) is taken as it from here: the
-# shared word backs up a similarity too weak alone (tuned on the dev split)
+# a phrase whose head word (its last) is found in titles of its nearest category ("face cream" ~ Face Care, whose
+# products are creams) is taken as it from here: the titles back up a similarity too weak alone (dev split)
 ACCEPT_SHARED = 0.55
 NEAREST = 3  # categories named when a type is unknown
 
@@ -218,10 +218,16 @@ class CatalogTerms:
         order = np.argsort(-scores)[:NEAREST]
         nearest = [self._leaf_names[i] for i in order]
         best = float(scores[order[0]])
-        shared = set(words(phrase)) & set(words(nearest[0])) - STOPWORDS
-        if best >= ACCEPT or (shared and best >= ACCEPT_SHARED):
+        if best >= ACCEPT or (best >= ACCEPT_SHARED and self._head_in_titles(phrase, nearest[0])):
             return TypeMatch(phrase, nearest[:1], "meaning", round(best, 3), nearest)
         return TypeMatch(phrase, [], "unknown", round(best, 3), nearest)
+
+    def _head_in_titles(self, phrase: str, category: str) -> bool:
+        """Whether a product of ``category`` carries the phrase's last word in its title ("coffee table" is
+        near Coffee Mugs, but no mug is called a table)."""
+        head = (words(phrase) or [""])[-1]
+        return bool(head) and head not in STOPWORDS and any(  # "Gel-Cream" is a cream too: hyphens split
+            category in p.category_path and head in words(p.title.replace("-", " ")) for p in self.products.values())
 
     def resolve_type(self, phrase: str) -> TypeMatch:
         """A phrase that names a product type (whole): lexicon first, then meaning."""
