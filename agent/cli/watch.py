@@ -109,6 +109,11 @@ def _report(live: LiveRecommender, started: float) -> None:
 def cmd_watch(args: argparse.Namespace) -> int:
     args.session, args.report = None, None  # watch has no stored-session source and no report
     persona = _source(args)
+    if args.server:  # the service reads and ranks; this process only browses and sends
+        from agent.cli.watch_client import cmd_watch_server
+        return cmd_watch_server(args, persona)
+    if args.key or args.shopper:
+        raise UsageError("--key and --shopper go with --server URL")
     runtime = build_runtime(settings_from(args))
     runtime.store.load_filter_index()  # a watch searches at every update
     view = _View(runtime.settings.k)
@@ -189,4 +194,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     command.add_argument("--cdp-url", help="follow a Chromium you run (started with --remote-debugging-port)")
     command.add_argument("--seconds", type=float, help="how long to follow --cdp-url (default 60)")
     command.add_argument("--json-lines", action="store_true", help="one JSON object per update on stdout")
+    command.add_argument("--server", metavar="URL", help="send the frames to a recommendation service (`interarec "
+                                                        "serve` at URL) and print what it recommends")
+    command.add_argument("--key", help="with --server: the shop's API key (default INTERAREC_SERVER_KEY)")
+    command.add_argument("--shopper", help="with --server: the shopper id to send as (default a new one)")
     command.set_defaults(func=cmd_watch)
