@@ -72,8 +72,8 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], dict]]:
     def serve() -> dict:
         from benchmarks.serve import measure
         return measure(shoppers=args.serve_shoppers or (20 if quick else 50),
-                       seconds=args.serve_seconds or (20.0 if quick else 40.0), ocr_shoppers=2 if quick else 4,
-                       ocr_seconds=16.0 if quick else 30.0, real_pages=3 if quick else 6)
+                       seconds=args.serve_seconds or (20.0 if quick else 40.0), ocr_shoppers=2,
+                       ocr_seconds=10.0 if quick else 20.0, real_pages=3 if quick else 6)
 
     return {"capture": capture, "reader": reader, "text_layer": text_layer, "pipeline": pipeline, "catalog": catalog,
             "optimizer": optimizer,

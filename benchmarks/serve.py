@@ -1,7 +1,7 @@
 """The recommendation service under load: simulated shoppers post frames to `interarec serve` on 127.0.0.1, one
 every 2 s each, while 1 then 2 `interarec worker` processes turn them into recommendations.
 
-    python -m benchmarks.serve [--shoppers 50] [--seconds 40] [--ocr-shoppers 4] [--ocr-seconds 30] [--out FILE]
+    python -m benchmarks.serve [--shoppers 50] [--seconds 40] [--ocr-shoppers 2] [--ocr-seconds 20] [--out FILE]
 
 Everything is started here and stopped at the end: a redis-server (append-only file on, temp dir, free port),
 the API (`interarec serve`, its own process) and the workers (`interarec worker`, started one at a time, each
@@ -275,12 +275,12 @@ def _worker_log(stack: Stack, offsets: list[int]) -> dict:
 
 
 def measure_run(stack: Stack, pool: dict[str, list[Captured]], name: str, shoppers: int, seconds: float,
-                text_layer: bool, drain_s: float = 300.0) -> dict:
+                text_layer: bool, drain_s: float = 600.0) -> dict:
     run = Run(name)
     offsets = [log.stat().st_size for _, log in stack.workers]
     load_before = os.getloadavg()
     samples = asyncio.run(_load(stack, run, pool, shoppers, seconds, text_layer, drain_s))
-    lost = sum(len(seqs) for seqs in run.outstanding.values()) + run.failed
+    uncovered = sum(len(seqs) for seqs in run.outstanding.values())  # after draining for up to drain_s
     window = (max(run.covered_at) - run.start) if run.covered_at else None
     by_material = {m: _quantiles([v for (s, _), v in run.latency.items() if run.material[s] == m])
                    for m in ("demo", "real")}
@@ -289,7 +289,9 @@ def measure_run(stack: Stack, pool: dict[str, list[Captured]], name: str, shoppe
         "run": name, "workers": len(stack.workers), "text_layer": text_layer, "shoppers": shoppers,
         "seconds": seconds, "posting_s": round(run.posting_s, 1), "offered_frames_per_s": shoppers / POST_EVERY_S,
         "queued_frames": len(run.posted), "duplicates": run.duplicates, "statuses": run.statuses,
-        "frames_lost": lost, "latency_s": _quantiles(list(run.latency.values())), "latency_s_by_material": by_material,
+        "frames_lost": uncovered + run.failed, "failed_posts": run.failed, "uncovered_after_drain": uncovered,
+        "drain_limit_s": drain_s, "latency_s": _quantiles(list(run.latency.values())),
+        "latency_s_by_material": by_material,
         "throughput_frames_per_s": round(len(run.latency) / window, 2) if window else None,
         "workers_log": _worker_log(stack, offsets),
         "queue_depth": {"median": statistics.median(s["queue"] for s in samples) if samples else None,
@@ -318,7 +320,7 @@ def rows(result: dict) -> list[dict]:
     return out
 
 
-def measure(shoppers: int = 50, seconds: float = 40.0, ocr_shoppers: int = 4, ocr_seconds: float = 30.0,
+def measure(shoppers: int = 50, seconds: float = 40.0, ocr_shoppers: int = 2, ocr_seconds: float = 20.0,
             demo_rounds: int = 1, real_pages: int = 6, max_workers: int = 2, pin: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix="interarec-bench-serve-") as tmp:
         root = Path(tmp)
@@ -359,8 +361,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shoppers", type=int, default=50, help="shoppers in the text-layer runs")
     parser.add_argument("--seconds", type=float, default=40.0, help="posting time of the text-layer runs")
-    parser.add_argument("--ocr-shoppers", type=int, default=4, help="shoppers in the OCR-only runs (overload)")
-    parser.add_argument("--ocr-seconds", type=float, default=30.0)
+    parser.add_argument("--ocr-shoppers", type=int, default=2, help="shoppers in the OCR-only runs (overload)")
+    parser.add_argument("--ocr-seconds", type=float, default=20.0)
     parser.add_argument("--real-pages", type=int, default=6, help="saved real pages captured (0: demo shop only)")
     parser.add_argument("--workers", type=int, default=2, help="measure with 1 .. this many workers")
     parser.add_argument("--no-pin", action="store_true", help="do not bind each worker to a core of its own")
