@@ -74,7 +74,7 @@ def run(scenarios: list[Scenario], cache: Path, flags: dict[str, Any] | None = N
                                    "store": str(settings.catalog_path),
                                    "build_s": round(time.perf_counter() - started, 1),
                                    "warm_up_s": round(_warm_up(ctx), 1)}
-            info.models = {"chat_model": chat_backend_name(settings), **runtime.backends.as_dict()}
+            info.models = {**runtime.backends.as_dict(), "chat_model": chat_backend_name(settings)}
             info.models.pop("summariser", None), info.models.pop("browser", None)
             graph = build_chat_graph(ctx, build_chat_model(settings), InMemorySaver())
             by_id = {p.id: p for p in products}
