@@ -8,6 +8,10 @@ the source of each value. Frames with a text layer are read as page visits by ``
 shop). Screenshots without an address (imported) that overlap at one vertical shift are scrolled views of one
 page and are read together the same way, by their OCR lines; a screenshot alone is read by the line rules of
 ``tools.perception.ocr_rules``, then by the page rules when those find nothing.
+
+The product type comes from the page: its category trail, else its title's head noun phrase
+(``tools.perception.product_type``), named as the catalog names it where the catalog has that kind (same head
+noun), else as read; a type the catalog lacks is mapped to its nearest categories downstream.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from tools.perception import parsing
 from tools.perception.colours import dominant_colour
 from tools.perception.ocr import OcrLine, RapidOcrReader
 from tools.perception.ocr_lines import screen_lines, scroll_shift, visit_lines
-from tools.perception.ocr_rules import OcrLineRules, compact_text, match_vocabulary
+from tools.perception.ocr_rules import OcrLineRules, compact_text
 from tools.perception.page.reader import PageReader
 from tools.perception.page.visits import TextLayerLookup, Visit, page_visits, read_visit
+from tools.perception.product_type import lexical_matches, match_vocabulary, title_type
 from tools.perception.readings import FrameReading, summarise_readings
 from tools.schemas import (
     BehaviorSummary,
@@ -73,15 +78,31 @@ class OfflineScreenReader(OcrLineRules):
             self._category_vectors = embed_texts(self._category_names)
         return self._category_vectors
 
-    def _classify(self, title: str) -> list[str]:
-        """The catalog category whose name is closest in meaning to a title, for pages without a breadcrumb."""
+    def _classify(self, text: str, among: list[str] | None = None, threshold: float = _CATEGORY_MATCH) -> list[str]:
+        """The catalog category (of ``among``, default all) closest in meaning to ``text``, if close enough."""
         if not self._categories:
             return []
         from catalog.embedding import embed_texts
 
-        scores = self._category_embeddings() @ embed_texts([title])[0]
-        best = int(scores.argmax())
-        return [self._category_names[best]] if scores[best] >= _CATEGORY_MATCH else []
+        scores = self._category_embeddings() @ embed_texts([text])[0]
+        allowed = set(among) if among is not None else None
+        ranked = [i for i in scores.argsort()[::-1] if allowed is None or self._category_names[i] in allowed]
+        return [self._category_names[ranked[0]]] if ranked and scores[ranked[0]] >= threshold else []
+
+    def _type_of(self, title: str, brand: str | None) -> tuple[list[str], str]:
+        """A product's type from its title, and how it was found: the head noun phrase as the catalog names it
+        (of the categories with the same head noun, the closest in meaning), else the category closest in meaning
+        to the title when close enough, else the phrase as read (a type the catalog may not have)."""
+        phrase = title_type(title, brand)
+        if phrase and (same_noun := lexical_matches(phrase, self._category_names_list())):
+            return self._classify(f"{phrase} {title}", among=same_noun, threshold=-1.0), \
+                f"the catalog's category for the title's '{phrase}'"
+        if nearest := self._classify(title):
+            return nearest, "nearest catalog category to the title"
+        return ([phrase], "the title's head noun (not a catalog category)") if phrase else ([], "")
+
+    def _category_names_list(self) -> list[str]:
+        return sorted(self._categories.values())
 
     # -- one frame -------------------------------------------------------------------------------------
     def text_layer(self, frame: Frame) -> TextLayer | None:
@@ -121,8 +142,17 @@ class OfflineScreenReader(OcrLineRules):
     def read_title(self, frame_id: str, title: str) -> FrameReading:
         """A product known only by its title (a weblog line, not a screen): the same brand, category and colour
         rules as a product page, so text-only and screenshot summaries differ only in what they were given."""
-        return FrameReading(frame_id=frame_id, kind="product", title=title, brand=self._brand_of(title),
-                            category_path=self._classify(title), colours=parsing.find_colours(title))
+        brand = self._brand_of(title)
+        return FrameReading(frame_id=frame_id, kind="product", title=title, brand=brand,
+                            category_path=self._type_of(title, brand)[0], colours=parsing.find_colours(title))
+
+    def _brand_of(self, title: str) -> str | None:
+        """A catalog brand the title starts with (three words, then two, then one)."""
+        first_words = title.split()
+        for n in (3, 2, 1):
+            if brand := self._brands.get(" ".join(first_words[:n]).casefold()):
+                return brand
+        return None
 
     def _with_catalog_names(self, reading: FrameReading) -> FrameReading:
         """A page's category trail in the catalog's names where they match (OCR slips and case forgiven); a page
@@ -130,16 +160,23 @@ class OfflineScreenReader(OcrLineRules):
         matched = [match_vocabulary(crumb, self._categories) for crumb in reading.category_path]
         if any(matched):
             reading.category_path = [name for name in matched if name]
-        elif reading.kind == "product" and reading.title:
-            # A type the catalog does not have is mapped to the catalog category nearest in meaning, and the
+        elif reading.kind == "product" and reading.title and reading.category_path:
+            # A trail the catalog does not have is mapped to the catalog category nearest in meaning, and the
             # source says so (an answer can then say which category stood in for what the shopper saw).
-            seen = reading.category_path[-1] if reading.category_path else ""
-            nearest = self._classify(f"{seen} {reading.title}".strip())
+            seen = reading.category_path[-1]
+            nearest = self._classify(f"{seen} {reading.title}")
             if nearest:
                 source = reading.sources.get("category_path") or reading.sources.get("title", "")
                 reading.category_path = nearest
-                reading.sources["category_path"] = f"{source}; nearest catalog category to '{seen}'" if seen \
-                    else f"{source}; nearest catalog category to the title"
+                reading.sources["category_path"] = f"{source}; nearest catalog category to '{seen}'"
+        elif reading.kind == "product" and reading.title:
+            # No trail: the type the title names, in the catalog's words where the catalog has that kind, else as
+            # read (tools/recommend then finds products by meaning and says the type is not a catalog category).
+            found, how = self._type_of(reading.title, reading.brand)
+            if found:
+                source = reading.sources.get("title", "")
+                reading.category_path = found
+                reading.sources["category_path"] = f"{source}; {how}" if source else how
         if reading.brand and reading.category_path and reading.category_path[-1].casefold() == reading.brand.casefold():
             reading.category_path = reading.category_path[:-1]
         return reading
