@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     service_keys: str | None = Field(None, description="The service's API keys: 'shop=key' pairs, one per line")
     service_keys_file: Path | None = Field(None, description="A file of the service's 'shop=key' pairs")
     service_max_queue: int | None = Field(None, ge=1, description="Frames the service queue holds before 429")
+    service_frame_timeout_s: float | None = Field(
+        None, gt=0, le=3600, description="One frame's processing on a worker before it counts as failed (default 60)")
+    service_frame_retries: int | None = Field(
+        None, ge=0, le=100, description="Retries of a frame that failed or timed out before it is given up (default 3)")
     session_model_path: Path | None = Field(
         None, description="Session model file for re-ranking (default: DATA_DIR/session-models/catalog.json)")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset = offline")

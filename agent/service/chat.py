@@ -52,7 +52,7 @@ async def chat_turn(ctx: dict[str, Any], shop: str, shopper: str, text: str) -> 
     if owner is None:
         return {"error": "erased"}
     redis, config = ctx["redis"], ctx["config"]
-    async with queue.shopper_lock(redis, shop, shopper, config.job_timeout_s, config.lock_retry_s):
+    async with queue.shopper_lock(redis, shop, shopper, config.claim_s, config.lock_retry_s):
         if "chat" not in ctx:
             ctx["chat"] = await asyncio.to_thread(ChatRunner, ctx["settings"], ctx["runtime"])
         return await asyncio.to_thread(ctx["chat"].turn, queue.chat_thread_id(shop, shopper), owner.session_id,

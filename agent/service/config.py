@@ -36,8 +36,18 @@ class ServiceConfig:
     max_queue: int = 1000  # frames waiting in the queue before POST answers 429
     retry_after_s: int = 2
     rate_per_minute: int = 6000  # requests per API key per minute (50 shoppers at a frame every 2 s use 1500)
-    job_timeout_s: float = 60.0  # one frame's processing; a killed worker's frame is retried after this + 10 s
+    job_timeout_s: float = 60.0  # one frame's processing (or one chat turn) before it counts as failed
+    frame_retries: int = 3  # a frame that failed or timed out is tried again this many times, then given up
     lock_retry_s: float = 0.2  # how soon a frame whose shopper is busy on another worker is tried again
+    catalog_retry_s: float = 2.0  # how often a frame waiting for the catalog to come back is tried
+    redis_wait_s: float = 300.0  # how long a worker rides out Redis being unreachable before it exits
+
+    @property
+    def claim_s(self) -> float:
+        """arq's time limit on one job: the job's own timeout plus room for taking the lock and the catalog check.
+        A worker killed mid-job keeps its claim (arq's in-progress key) and the shopper's lock for claim_s + 10 s;
+        then another worker runs the job."""
+        return self.job_timeout_s + 5.0
 
     def shop_of(self, key: str | None) -> str | None:
         return self.api_keys.get(key_digest(key)) if key else None
@@ -72,7 +82,8 @@ def parse_keys(text: str) -> dict[str, str]:
 def load_service_config(settings: Settings | None = None, *, redis_url: str | None = None,
                         keys_file: str | None = None, **limits) -> ServiceConfig:
     """Flags win over the settings (environment: INTERAREC_REDIS_URL, INTERAREC_SERVICE_KEYS (the pairs themselves)
-    or INTERAREC_SERVICE_KEYS_FILE (a file holding them), INTERAREC_SERVICE_MAX_QUEUE)."""
+    or INTERAREC_SERVICE_KEYS_FILE (a file holding them), INTERAREC_SERVICE_MAX_QUEUE,
+    INTERAREC_SERVICE_FRAME_TIMEOUT_S, INTERAREC_SERVICE_FRAME_RETRIES)."""
     settings = settings or load_settings()
     keys_text = settings.service_keys or ""
     path = keys_file or settings.service_keys_file
@@ -81,8 +92,11 @@ def load_service_config(settings: Settings | None = None, *, redis_url: str | No
             keys_text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ServiceConfigError(f"cannot read the API keys file {path}: {exc.strerror}") from exc
-    if limits.get("max_queue") is None and settings.service_max_queue is not None:
-        limits["max_queue"] = settings.service_max_queue
+    from_settings = {"max_queue": settings.service_max_queue, "job_timeout_s": settings.service_frame_timeout_s,
+                     "frame_retries": settings.service_frame_retries}
+    for name, setting in from_settings.items():
+        if limits.get(name) is None and setting is not None:
+            limits[name] = setting
     return ServiceConfig(redis_url=redis_url or settings.redis_url,
                          api_keys=parse_keys(keys_text) if keys_text.strip() else {},
                          **{k: v for k, v in limits.items() if v is not None})

@@ -32,9 +32,14 @@ class WorkerCollector:
         processed = CounterMetricFamily("interarec_frames_processed", "Frames covered by a committed result")
         processed.add_metric([], float(counts.get("processed", 0)))
         yield processed
-        failed = CounterMetricFamily("interarec_frame_failures", "Frame jobs that raised (they are retried)")
+        failed = CounterMetricFamily("interarec_frame_failures", "Tries of a frame that raised or timed out "
+                                     "(retried up to frame_retries times)")
         failed.add_metric([], float(counts.get("failed", 0)))
         yield failed
+        given_up = CounterMetricFamily("interarec_frames_given_up", "Frames whose every try failed (the "
+                                       "shopper's next frame covers them)")
+        given_up.add_metric([], float(counts.get("given_up", 0)))
+        yield given_up
         gauge = GaugeMetricFamily("interarec_queue_depth", "Frame jobs in the queue (waiting or deferred)")
         gauge.add_metric([], float(depth))
         yield gauge

@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
 import time
 import uuid
 
+import redis
 from arq import Retry
 
 PREFIX = "interarec:"
-METRICS = PREFIX + "metrics"  # hash: processed, covered, failed, erased
+METRICS = PREFIX + "metrics"  # hash: processed, failed (tries that raised or timed out), given_up
 LATENCY = PREFIX + "latency"  # hash: bucket upper bound -> count, plus "sum" and "count"
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
 WORKER_TTL_S = 15
+RETRIED_ERRORS = [redis.ConnectionError, redis.TimeoutError]  # Redis restarting or unreachable
 
 # Deletes the lock only if it still holds our token: a lock that expired and was taken by another worker stays.
 RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
@@ -35,26 +39,37 @@ def job_id(shop: str, shopper: str, sequence: int) -> str:
     return f"frame:{shop}/{shopper}/{sequence}"
 
 
+def process_name() -> str:
+    """This process as the workers' heartbeats and the lock tokens name it: host-pid."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 def lock_key(shop: str, shopper: str) -> str:
     return f"{PREFIX}lock:{scope(shop, shopper)}"
 
 
 @contextlib.asynccontextmanager
-async def shopper_lock(redis, shop: str, shopper: str, timeout_s: float, retry_s: float):
-    """Hold the shopper's lock for one job, so frames and chat turns of a shopper never run at once; held as long
-    as arq's claim on the job (both end together). Busy: the job is retried after ``retry_s``."""
-    key, token = lock_key(shop, shopper), uuid.uuid4().hex
-    if not await redis.set(key, token, nx=True, px=int((timeout_s + 10) * 1000)):
+async def shopper_lock(redis, shop: str, shopper: str, claim_s: float, retry_s: float):
+    """Hold the shopper's lock for one job, so frames and chat turns of a shopper never run at once. It expires
+    with arq's claim on the job (``claim_s`` + 10 s, arq's in-progress key), so a worker killed mid-job frees
+    both together. Busy: the job is retried after ``retry_s``."""
+    key, token = lock_key(shop, shopper), f"{process_name()}:{uuid.uuid4().hex}"  # who holds it, for operators
+    if not await redis.set(key, token, nx=True, px=int((claim_s + 10) * 1000)):
         raise Retry(defer=retry_s)
     try:
         yield
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, TimeoutError):
         # Timed out or stopping: the job's thread may still be working, so the lock is left to expire.
         raise
     except BaseException:
         await redis.eval(RELEASE_LOCK, 1, key, token)
         raise
     await redis.eval(RELEASE_LOCK, 1, key, token)
+
+
+def failures_key(job: str) -> str:
+    """How many times a job has failed (not counting waits for a lock or for the catalog)."""
+    return f"{PREFIX}failures:{job}"
 
 
 def arrivals_key(shop: str, shopper: str) -> str:

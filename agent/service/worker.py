@@ -6,7 +6,13 @@ commits the result with the sequence of the newest frame it covered. Results the
 order and never go back; a job whose frame an earlier job already covered acknowledges at once. A job returns,
 which is when arq removes it from the queue, only after its result is committed: a worker killed mid-frame
 leaves the job in the queue, and arq gives it to another worker once the dead one's claim expires
-(job timeout + 10 s); its lock expires at the same time."""
+(``ServiceConfig.claim_s`` + 10 s); its lock expires at the same time.
+
+Failures are handled here, not by arq: arq retries a job only when it raises ``Retry`` (or is cancelled), and
+its own timeout ends a job for good (the frame would be dropped). So a frame has its own timeout
+(``job_timeout_s``); one that raised or timed out is retried ``frame_retries`` times with a growing delay, then
+given up (counted; the shopper's next frame covers it). A frame that finds the catalog unreachable waits for it
+without using up its retries. Redis going away is ridden out for ``redis_wait_s`` (the connection retries)."""
 
 from __future__ import annotations
 
@@ -14,13 +20,15 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import time
 from typing import Any
 
+import httpx
 import redis as redis_lib
+from arq import Retry
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
+from redis.backoff import ExponentialBackoff
 
 from agent.pipeline import build_graph
 from agent.service import queue
@@ -78,20 +86,89 @@ async def process_frame(ctx: dict[str, Any], shop: str, shopper: str, sequence: 
         return "covered"
     config: ServiceConfig = ctx["config"]
     redis = ctx["redis"]
-    async with queue.shopper_lock(redis, shop, shopper, config.job_timeout_s, config.lock_retry_s):
-        try:
-            outcome = await asyncio.to_thread(compute, ctx, shop, shopper)
-        except Exception:
-            await redis.hincrby(queue.METRICS, "failed", 1)
-            raise
+    if not await catalog_reachable(ctx):
+        log.warning("%s/%s #%d waits: the catalog is unreachable", shop, shopper, sequence)
+        raise Retry(defer=config.catalog_retry_s)  # waiting is not failing: the frame keeps its retries
+    try:
+        async with queue.shopper_lock(redis, shop, shopper, config.claim_s, config.lock_retry_s):
+            outcome = await asyncio.wait_for(asyncio.to_thread(compute, ctx, shop, shopper), config.job_timeout_s)
+    except Retry:
+        raise
+    except Exception as exc:
+        return await _failed(ctx, shop, shopper, sequence, exc)
+    await redis.delete(queue.failures_key(ctx.get("job_id", "")))
     return "processed" if outcome else "covered"
 
 
+async def _failed(ctx: dict[str, Any], shop: str, shopper: str, sequence: int, exc: Exception) -> str:
+    """A try of a frame raised or timed out: retry it later (Retry), or give it up after ``frame_retries``."""
+    config: ServiceConfig = ctx["config"]
+    redis = ctx["redis"]
+    why = f"timed out after {config.job_timeout_s:g} s" if isinstance(exc, TimeoutError) else \
+        f"{type(exc).__name__}: {str(exc)[:300]}"
+    if not await catalog_reachable(ctx):  # the catalog went away during the frame: wait for it
+        log.warning("%s/%s #%d waits: the catalog is unreachable (%s)", shop, shopper, sequence, why)
+        raise Retry(defer=config.catalog_retry_s) from exc
+    key = queue.failures_key(ctx.get("job_id", ""))
+    failures = await redis.incr(key)
+    await redis.expire(key, 86_400)
+    await redis.hincrby(queue.METRICS, "failed", 1)
+    if failures <= config.frame_retries:
+        delay = min(30.0, 2.0 ** failures)
+        log.warning("%s/%s #%d: try %d failed (%s); again in %g s", shop, shopper, sequence, failures, why, delay)
+        raise Retry(defer=delay) from exc
+    log.error("%s/%s #%d given up after %d failed tries (%s)", shop, shopper, sequence, failures, why)
+    await redis.hincrby(queue.METRICS, "given_up", 1)
+    await redis.delete(key)
+    return "given up"
+
+
+CATALOG_CHECK_S = 3.0
+
+
+def _catalog_answers(runtime, settings: Settings) -> bool:
+    if settings.chroma_url:  # the server's heartbeat: quick, and bounded (Chroma's own client waits unbounded)
+        try:
+            httpx.get(f"{settings.chroma_url.rstrip('/')}/api/v2/heartbeat", timeout=CATALOG_CHECK_S
+                      ).raise_for_status()
+            return True
+        except httpx.HTTPError:
+            return False
+    try:
+        return runtime.store.count() > 0
+    except Exception:
+        return False
+
+
+async def catalog_reachable(ctx: dict[str, Any]) -> bool:
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(_catalog_answers, ctx["runtime"], ctx["settings"]),
+                                      CATALOG_CHECK_S + 1)
+    except TimeoutError:
+        return False
+
+
 async def _heartbeat(ctx: dict[str, Any]) -> None:
-    redis, body = ctx["redis"], json.dumps(ctx["identity"])
+    """The worker's entry in Redis (read by /readyz and /metrics), with whether it reaches the catalog."""
+    redis = ctx["redis"]
     while True:
-        await redis.set(queue.worker_key(ctx["identity"]["name"]), body, ex=queue.WORKER_TTL_S)
+        try:
+            ctx["identity"]["catalog_ok"] = await catalog_reachable(ctx)
+            await redis.set(queue.worker_key(ctx["identity"]["name"]), json.dumps(ctx["identity"]),
+                            ex=queue.WORKER_TTL_S)
+        except redis_lib.RedisError as exc:  # Redis restarting: the next beat tries again
+            log.warning("heartbeat: Redis unreachable: %s", exc)
         await asyncio.sleep(queue.WORKER_TTL_S / 3)
+
+
+def redis_retry(wait_s: float, *, sync: bool = False):
+    """Connection errors are retried with backoff (0.1 s doubling, at most 2 s apart) for about ``wait_s``: a
+    Redis restart is ridden out instead of ending the worker (arq's poll loop does not survive one)."""
+    from redis.asyncio.retry import Retry as AsyncRetry
+    from redis.retry import Retry as SyncRetry
+
+    return (SyncRetry if sync else AsyncRetry)(ExponentialBackoff(cap=2.0, base=0.1), retries=int(wait_s / 2) + 5)
+
 
 
 def make_worker(settings: Settings, config: ServiceConfig, *, burst: bool = False) -> Worker:
@@ -105,8 +182,10 @@ def make_worker(settings: Settings, config: ServiceConfig, *, burst: bool = Fals
             await asyncio.to_thread(warm_up)
         ctx.update(runtime=runtime, store=service_store(settings), graph=build_graph(runtime), config=config,
                    settings=settings,
-                   redis_sync=redis_lib.Redis.from_url(config.redis_url, decode_responses=True))
-        ctx["identity"] = {"name": f"{socket.gethostname()}-{os.getpid()}", "pid": os.getpid(),
+                   redis_sync=redis_lib.Redis.from_url(config.redis_url, decode_responses=True,
+                                                       retry=redis_retry(config.redis_wait_s, sync=True),
+                                                       retry_on_error=queue.RETRIED_ERRORS))
+        ctx["identity"] = {"name": queue.process_name(), "pid": os.getpid(),
                            "catalog_products": runtime.store.count(), "catalog": runtime.backends.catalog,
                            "summariser": runtime.backends.summariser}
         ctx["heartbeat"] = asyncio.create_task(_heartbeat(ctx))
@@ -120,12 +199,16 @@ def make_worker(settings: Settings, config: ServiceConfig, *, burst: bool = Fals
             if name in ctx:
                 ctx[name].close()
 
+    redis_settings = RedisSettings.from_dsn(config.redis_url)
+    redis_settings.retry = redis_retry(config.redis_wait_s)
+    redis_settings.retry_on_error = queue.RETRIED_ERRORS
     return Worker(
-        functions=[func(process_frame, name="process_frame", timeout=config.job_timeout_s, max_tries=MAX_TRIES),
+        # arq's timeout is a backstop (it would drop the job): the frame's own timeout in process_frame fires first
+        functions=[func(process_frame, name="process_frame", timeout=config.claim_s, max_tries=MAX_TRIES),
                    # the API waits for a chat turn's answer, so it is kept a while (frames' results are not)
-                   func(chat_turn, name="chat_turn", timeout=config.job_timeout_s, max_tries=MAX_TRIES,
+                   func(chat_turn, name="chat_turn", timeout=config.claim_s, max_tries=MAX_TRIES,
                         keep_result=CHAT_RESULT_KEEP_S)],
-        queue_name=config.queue_name, redis_settings=RedisSettings.from_dsn(config.redis_url),
+        queue_name=config.queue_name, redis_settings=redis_settings,
         on_startup=startup, on_shutdown=shutdown, max_jobs=1,  # the pipeline is CPU-bound: one frame at a time
-        keep_result=0, poll_delay=0.05, burst=burst, job_timeout=config.job_timeout_s, handle_signals=True,
+        keep_result=0, poll_delay=0.05, burst=burst, job_timeout=config.claim_s, handle_signals=True,
     )

@@ -13,23 +13,10 @@ import pytest
 import redis
 
 from catalog.files import load_products
-from shop.pages import product_href, slugify
 from tests.conftest import requires_chromium
 from tests.service.conftest import client
-from tests.service.frames import capture_demo_frames
 
 pytestmark = [requires_chromium, pytest.mark.browser]
-
-
-@pytest.fixture(scope="module")
-def watch_pages(tmp_path_factory):
-    """Frames of a watch listing and three watch pages of the demo shop, with their text layers."""
-    watches = sorted((p for p in load_products() if p.category_path[-1] == "Wrist Watches" and p.price),
-                     key=lambda p: p.id)[:3]
-    script = "\n".join([f"goto /c/{slugify('Wrist Watches')}", *[f"goto {product_href(p.id)}" for p in watches]])
-    frames = capture_demo_frames(tmp_path_factory.mktemp("capture"), script + "\n")
-    assert len(frames) >= 4 and all(f.text_layer for f in frames)
-    return frames
 
 
 def post(http: httpx.Client, shopper: str, frame, *, text_layer: bool = True) -> httpx.Response:
