@@ -100,7 +100,7 @@ def catalog_vocabulary() -> tuple[list[str], list[str]]:
     return brands, categories
 
 
-def make_reader(brands: Sequence[str], categories: Sequence[str], markup_policy: str = "markup-first"
+def make_reader(brands: Sequence[str], categories: Sequence[str], markup_policy: str = "confirmed"
                 ) -> tuple[Any | None, str | None]:
     """The page reader, or why it cannot be built (not in the tree yet)."""
     try:
@@ -119,7 +119,7 @@ def _stats(values: Sequence[float], digits: int = 3) -> dict[str, Any]:
 
 
 def run(which: str, sources: Sequence[str], settings: ViewSettings, limit: int | None, cache_root: Path,
-        out_dir: Path, split_path: Path = SPLIT_FILE, markup_policy: str = "markup-first") -> dict[str, Any]:
+        out_dir: Path, split_path: Path = SPLIT_FILE, markup_policy: str = "confirmed") -> dict[str, Any]:
     started = time.perf_counter()
     load_start = round(os.getloadavg()[0], 2)
     revision, dirty = git_revision()
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"views cache (default {DEFAULT_CACHE})")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
     parser.add_argument("--javascript", action="store_true", help="run the saved pages' inline scripts (off)")
-    parser.add_argument("--markup-policy", choices=("confirmed", "fallback", "markup-first"), default="markup-first",
+    parser.add_argument("--markup-policy", choices=("confirmed", "fallback", "markup-first"), default="confirmed",
                         help="how the reader weighs page markup against what was seen (default: the reader's)")
     args = parser.parse_args(argv)
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]

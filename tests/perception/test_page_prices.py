@@ -61,7 +61,7 @@ def test_an_auction_lot_reads_its_current_bid_not_its_estimate_or_opening_bid():
 
 def test_markup_the_page_shows_as_something_else_does_not_override_the_seen_price():
     declared = MarkupFacts(price=150.0, currency="USD", sources={"price": "json-ld"})
-    facts = PageReader().read_page([AUCTION], declared)  # default policy: markup-first
+    facts = PageReader().read_page([AUCTION], declared)  # the default policy, confirmed
     assert facts.price == 200.0 and facts.sources["price_markup"] == "150 USD"
     declared_right = MarkupFacts(price=200.0, currency="USD")
     assert PageReader().read_page([AUCTION], declared_right).sources["price"] == "markup+seen"

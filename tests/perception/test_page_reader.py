@@ -121,8 +121,10 @@ def test_markup_is_evidence_beside_what_was_seen():
     facts = confirmed.read_page([page], seen_price)
     assert facts.price == 34.99 and facts.sources["price"] in ("text-layer", "markup+seen")
     unseen = MarkupFacts(price=12.0, currency="USD")
-    assert confirmed.read_page([page], unseen).price == 39.99  # under "confirmed", unseen markup does not win
-    first = reader().read_page([page], unseen)  # the default, "markup-first": the shop's declared price wins ...
+    kept = confirmed.read_page([page], unseen)  # under "confirmed" (the default), unseen markup does not win ...
+    assert (kept.price, kept.sources["price_markup"]) == (39.99, "12 USD")  # ... and is kept beside it
+    assert reader().read_page([page], unseen).price == 39.99
+    first = reader(markup_policy="markup-first").read_page([page], unseen)  # the shop's declared price wins ...
     assert (first.price, first.sources["price"], first.sources["price_seen"]) == (12.0, "markup", "39.99 USD")
     no_price = [line for line in page if "$" not in line.text]
     filled = confirmed.read_page([no_price], unseen)

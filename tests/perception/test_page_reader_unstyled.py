@@ -55,3 +55,11 @@ def test_a_price_under_a_consider_these_items_row_above_the_title_is_not_the_pri
     facts = reader().read_page([page])
     assert facts.kind != "listing" and facts.title == "Acme 3 Pack Screen Protector for Phone 16"
     assert facts.price != 549.0
+
+
+def test_prices_after_an_also_interested_in_heading_are_not_the_price():
+    # An out-of-stock page (its own price drawn by script) followed by what other visitors looked at, in Estonian.
+    page = [run("Acme Remote Control 32732 Bluetooth", 20, 100, size=32, tag="h1", role="heading"),
+            run("Külastajad on olnud huvitatud ka järgnevast:", 20, 900, size=24, tag="h2", role="heading"),
+            run("71,9 €", 20, 980, itemprop="price"), run("49,99 €", 320, 980, itemprop="price")]
+    assert reader().read_page([page]).price is None

@@ -21,9 +21,10 @@ def weigh_markup(facts: Any, markup: MarkupFacts, candidates: Sequence[Any], vie
                  policy: MarkupPolicy) -> None:
     """``fallback``: markup fills what the screens did not show. ``confirmed``: also, where both have a value
     and they differ, markup's wins if the shopper saw it too (its price among the prices on screen, its brand
-    in the text). ``markup-first`` (the default: it scored best on the frozen development split of real pages,
-    docs/reading-real-shops.md): the shop's declared price and brand win whenever present. Whichever wins,
-    a different value that was seen is kept beside it (``price_seen``, ``brand_seen`` in ``sources``).
+    in the text; the default: it ties ``markup-first`` on the frozen development split of real pages and the extra
+    development pages, and does not put a declared value the page never shows over what the shopper saw,
+    docs/reading-real-shops.md). ``markup-first``: the shop's declared price and brand win whenever present.
+    Whichever wins, a different value that was seen is kept beside it (``price_seen``, ``brand_seen`` in ``sources``).
     ``candidates`` are the reader's price candidates (``mention.amount``, ``score``)."""
     if policy == "ignore":
         return
@@ -62,3 +63,7 @@ def _weigh_price(facts: Any, markup: MarkupFacts, candidates: Sequence[Any], pol
             facts.sources["price_seen"] = f"{facts.price:g} {facts.currency or ''}".strip()
         facts.price, facts.currency = declared, markup.currency or facts.currency
         facts.sources["price"] = "markup" if not seen else "markup+seen"
+    elif not differs:  # both say the same: the field names both sources
+        facts.sources["price"] = "markup+seen"
+    else:  # the seen price stays; the declared one, never shown on the page, is kept beside it
+        facts.sources["price_markup"] = f"{declared:g} {markup.currency or ''}".strip()

@@ -34,7 +34,10 @@ _RELATED = re.compile(r"(?:customers (?:who|also)|also (?:bought|viewed|like)|yo
                       r"similar (?:items|products)|related (?:items|products)|frequently bought|recommended for you|"
                       r"sponsored|kunden kauften|das könnte|ähnliche|vous aimerez|produits similaires|"
                       r"te puede interesar|productos similares|potrebbe piacerti|prodotti simili|"
-                      r"recently viewed|zuletzt angesehen|inspiration|consider these|related to this)", re.IGNORECASE)
+                      r"recently viewed|zuletzt angesehen|inspiration|consider these|related to this|"
+                      # "(visitors were) also interested in", in a few more languages
+                      r"also interested|interessierten sich auch|huvitatud ka|kiinnostuneita myös|"
+                      r"ook interessant|także zainteresowani|också intresserade)", re.IGNORECASE)
 _TITLE_PREFIX = re.compile(r"^\s*(?:details about|über|détails sur|dettagli su|detalles de)\s+", re.IGNORECASE)
 
 
@@ -89,7 +92,7 @@ class PageReader:
     a brand the catalog does not know is still read from labels and bylines."""
 
     def __init__(self, brands: Sequence[str] = (), categories: Sequence[str] = (),
-                 markup_policy: MarkupPolicy = "markup-first") -> None:
+                 markup_policy: MarkupPolicy = "confirmed") -> None:
         self._brands = {b.casefold(): b for b in brands if b}
         self._categories = list(categories)
         self.markup_policy = markup_policy
