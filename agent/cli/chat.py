@@ -13,6 +13,18 @@ from agent.cli.common import EXIT_OK, browser_options, common_options, model_opt
 from agent.wiring import build_chat_model, build_runtime, chat_backend_name
 
 _QUIT = {"exit", "quit", "bye", ":q"}
+# Free sentences the local chat model reads (tools/recommend/request.py); shown by `interarec chat --help`.
+EXAMPLES = """\
+examples of what to type (any order, several wishes in one message):
+  black leather wallet for my dad, under 1500     type, colour, material, who it is for, budget
+  brown and more premium                          refine: another colour, the upper price band of the type
+  running shoes for men between 2000 and 4000     a price range ("around 2k", "not too expensive" work too)
+  not Puma, rated 4+ / levis only / show me 3     brands out or in, rating, how many
+  cheaper / more like #2 / why #1 / show #3       refine, explain or open a product on the list
+  start over                                      forget what was said (back to what was browsed)
+  browse as watch-buyer / recommend from session ID / help
+piped: printf 'black leather wallet for my dad, under 1500\\nbrown and more premium\\n' | interarec chat
+"""
 
 
 def _messages(interactive: bool) -> Iterator[str]:
@@ -113,7 +125,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     chat = sub.add_parser("chat", parents=[common_options(), browser_options(), model_options()],
-                          help="chat with the shopping agent (reads piped standard input too)")
+                          help="chat with the shopping agent (reads piped standard input too)",
+                          description="Chat with the shopping agent in your own words.", epilog=EXAMPLES,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     chat.add_argument("--session", help="resume this chat, or start one on a captured session's screenshots")
     chat.add_argument("--transcript", help="append one JSON line per turn to this file")
     chat.set_defaults(func=cmd_chat)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from tools.recommend.optimizer import Selection
+from typing import TYPE_CHECKING
+
 from tools.schemas import Constraints, Recommendation
+
+if TYPE_CHECKING:  # the solver (OR-Tools) is not loaded for formatting money at CLI start
+    from tools.recommend.optimizer import Selection
 
 
 def _said_turns(frame_ids: list[str]) -> list[int]:
