@@ -26,6 +26,10 @@ def _draw(items, size=(900, 400)):
         stroke = extra.get("stroke", 0)
         draw.text((x, y), text, font=font, fill=fill, stroke_width=stroke, stroke_fill=fill)
         left, top, right, bottom = draw.textbbox((x, y), text, font=font, stroke_width=stroke)
+        if extra.get("strike") is not None:  # a rule through the middle of the first ``strike`` characters
+            upto = draw.textbbox((x, y), text[:extra["strike"]] or text, font=font)[2]
+            middle = (top + bottom) // 2
+            draw.line([(left, middle), (upto, middle)], fill=fill, width=max(1, px // 14))
         if extra.get("underline"):
             draw.line([(left, bottom + 2), (right, bottom + 2)], fill=fill, width=1)
             bottom += 3
@@ -107,3 +111,25 @@ def test_a_numpy_screenshot_is_read_like_a_png():
     png, boxes = _draw([("Ceiling fan", 20, 20, 30, {})])
     array = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     assert screen_lines(boxes, array) == screen_lines(boxes, png)
+
+
+def test_a_rule_through_the_middle_strikes_the_line_through_and_plain_digits_do_not():
+    png, boxes = _draw([("$159.99", 20, 20, 20, {"strike": 7}), ("$129.99", 20, 120, 20, {})])
+    struck, plain = screen_lines(boxes, png)
+    assert struck.line_through and struck.text == "$159.99"
+    assert not plain.line_through
+
+
+def test_a_struck_price_the_detector_joined_to_the_words_beside_it_is_a_struck_line_of_its_own():
+    png, boxes = _draw([("3,959 50% off", 20, 20, 20, {"strike": 5})])
+    lines = screen_lines(boxes, png)
+    assert [(line.text, line.line_through) for line in lines] == [("3,959", True), ("50% off", False)]
+    assert lines[0].x1 <= lines[1].x0
+
+
+def test_a_labelled_field_under_a_wrapped_title_is_not_one_of_its_lines():
+    png, boxes = _draw([("Stainless steel kettle with a", 20, 20, 22, {}), ("long spout, 1.7 litres", 20, 50, 22, {}),
+                        ("Brand: Acme", 20, 80, 15, {})])
+    first, second, label = screen_lines(boxes, png)
+    assert first.font_size == second.font_size
+    assert label.font_size < 0.85 * first.font_size

@@ -14,8 +14,11 @@ pixels, the same way for any page:
   ("$19" and a raised "99" read "$19.99");
 * the box trimmed to the ink's width (the detector pads it), so words a space apart join as in a text layer.
 
-What OCR cannot tell is left at the line model's defaults: the element's tag, ``itemprop``, and whether the
-text is struck through (a struck list price reads like any other amount here).
+* **struck through** when a rule crosses the middle of the ink along its whole width (a list price);
+* a labelled field ("Brand: X", "• Material: cotton") is set apart from a wrapped title above it, not one of
+  its lines.
+
+What OCR cannot tell is left at the line model's defaults: the element's tag and ``itemprop``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ _WIDE_SCRIPT = re.compile(r"[\u0590-\u08ff\u0e00-\u0e7f\u3000-\u9fff\uac00-\ud7a
 _MIN_CONTRAST = 48  # grey levels between ink and background below which the ink is not measured
 _BOLD_STROKE = 0.15  # stroke width / font size at and above which a line is bold
 _CENTS = re.compile(r"^\d{2}$")
+_LABELLED = re.compile(r"^\W{0,2}[^\W\d_][^:：]{0,30}[:：]\s*\S")  # "Brand: X", "• Material: cotton"
+_STRIKE_COVER = 0.9  # share of the ink's width a rule across its middle must cover to strike the text through
+_STRIKE_MIN = 1.5  # a rule is at least this many ink heights long (no glyph's bar is)
 
 
 class _OcrBox(Protocol):
@@ -69,11 +75,11 @@ def screen_lines(boxes: Sequence[_OcrBox], image: Path | bytes | np.ndarray | No
     """OCR boxes as ScreenLines (source "ocr"), with size, weight, colour and role estimated from ``image``
     (the screenshot they were read from) where it is given and readable."""
     rgb = load_rgb(image) if image is not None else None
-    lines = [_line(box, rgb) for box in boxes if box.text.strip()]
+    lines = [part for box in boxes if box.text.strip() for part in _struck_apart(*_line(box, rgb))]
     return _with_roles(_even_blocks(lines))
 
 
-def _line(box: _OcrBox, rgb: np.ndarray | None) -> ScreenLine:
+def _line(box: _OcrBox, rgb: np.ndarray | None) -> tuple[ScreenLine, _Ink | None]:
     by_box = round((box.y1 - box.y0) * OCR_BOX_TO_FONT, 1)
     fields: dict = {"font_size": by_box}
     ink = _ink(rgb, box) if rgb is not None else None
@@ -93,7 +99,35 @@ def _line(box: _OcrBox, rgb: np.ndarray | None) -> ScreenLine:
             fields["x0"], fields["x1"] = x0, x1
     fields.setdefault("x0", box.x0)
     fields.setdefault("x1", box.x1)
-    return ScreenLine(text=box.text.strip(), y0=box.y0, y1=box.y1, source="ocr", score=box.score, **fields)
+    return ScreenLine(text=box.text.strip(), y0=box.y0, y1=box.y1, source="ocr", score=box.score, **fields), ink
+
+
+def _struck_apart(line: ScreenLine, ink: _Ink | None) -> list[ScreenLine]:
+    """A line with a rule through its middle is struck through; when the rule crosses only some of its words
+    (the detector joined a struck list price and the text beside it: "3,959 50% off"), those words are a struck
+    line of their own. Words are placed by their share of the characters, and split at the space nearest the
+    rule's ends."""
+    if ink is None or ink.strike is None:
+        return [line]
+    width = max(1.0, ink.right - ink.left)
+    x0, x1 = ink.strike
+    if x1 - x0 >= _STRIKE_COVER * width:
+        return [line.model_copy(update={"line_through": True})]
+    text, n = line.text, len(line.text)
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return [line]
+
+    def at(i: int) -> float:
+        return ink.left + width * i / n
+
+    start = 0 if x0 - ink.left < 0.1 * width else min(spaces, key=lambda i: abs(at(i) - x0)) + 1
+    end = n if ink.right - x1 < 0.1 * width else min(spaces, key=lambda i: abs(at(i) - x1))
+    if end <= start or (start, end) == (0, n):
+        return [line]
+    parts = [(0, start, False), (start, end, True), (end, n, False)]
+    return [line.model_copy(update={"text": text[a:b].strip(), "x0": at(a), "x1": at(b), "line_through": struck})
+            for a, b, struck in parts if text[a:b].strip()]
 
 
 def _font_size(text: str, ink_height: float) -> float | None:
@@ -110,11 +144,13 @@ def _font_size(text: str, ink_height: float) -> float | None:
 
 
 class _Ink:
-    __slots__ = ("colour", "height", "left", "right", "stroke", "underlined")
+    __slots__ = ("colour", "height", "left", "right", "strike", "stroke", "underlined")
 
-    def __init__(self, height: float, stroke: float, colour: str, underlined: bool, left: float, right: float) -> None:
+    def __init__(self, height: float, stroke: float, colour: str, underlined: bool, left: float, right: float,
+                 strike: tuple[float, float] | None = None) -> None:
         self.height, self.stroke, self.colour, self.underlined = height, stroke, colour, underlined
         self.left, self.right = left, right  # the ink's horizontal extent, in screenshot pixels
+        self.strike = strike  # where a rule crosses the middle of the ink (x0, x1), or None
 
 
 def _ink(rgb: np.ndarray, box: _OcrBox) -> _Ink | None:
@@ -136,12 +172,13 @@ def _ink(rgb: np.ndarray, box: _OcrBox) -> _Ink | None:
     ink = contrast >= max(_MIN_CONTRAST, 0.5 * peak)
     rows = ink.sum(axis=1)
     width = x1 - x0
-    # A rule under the text (a link's underline, or a border) covers most of the width in one or two rows.
+    # A rule under the text (a link's underline, or a border) covers most of the width in one or two rows, in the
+    # lowest third of the ink (one through its middle strikes the text through).
     ruled = np.flatnonzero(rows >= 0.85 * width)
     inked = np.flatnonzero(rows >= 2)  # a lone descender (one "g" in a long line) is two or three pixels wide
     if inked.size == 0:
         return None
-    underlined = bool(ruled.size and ruled.min() > inked.min() + 0.5 * (inked.max() - inked.min()) and
+    underlined = bool(ruled.size and ruled.min() > inked.min() + 0.7 * (inked.max() - inked.min()) and
                       ruled.size <= max(2, 0.12 * (y1 - y0)))
     keep = np.setdiff1d(inked, ruled) if underlined else inked
     if keep.size == 0:
@@ -157,8 +194,19 @@ def _ink(rgb: np.ndarray, box: _OcrBox) -> _Ink | None:
     stroke = float(band.sum()) / starts if starts else 0.0
     colour = np.median(crop[ink], axis=0).astype(int)
     columns = np.flatnonzero(band.any(axis=0))
-    return _Ink(float(bottom - top + 1), stroke, "#{:02x}{:02x}{:02x}".format(*colour), underlined,
-                float(x0 + columns.min()), float(x0 + columns.max() + 1))
+    # A strike: in the middle half of the ink, a row with one unbroken run of ink far longer than a glyph.
+    span = band[:, columns.min():columns.max() + 1]
+    height = bottom - top + 1
+    longest = (0, 0)
+    for row in span[height // 4: height - height // 4] if height >= 6 else []:
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
+        if edges.size and (k := int(np.argmax(edges[1::2] - edges[::2]))) >= 0 \
+                and edges[2 * k + 1] - edges[2 * k] > longest[1] - longest[0]:
+            longest = (int(edges[2 * k]), int(edges[2 * k + 1]))
+    left = float(x0 + columns.min())
+    strike = (left + longest[0], left + longest[1]) if longest[1] - longest[0] >= _STRIKE_MIN * height else None
+    return _Ink(float(height), stroke, "#{:02x}{:02x}{:02x}".format(*colour), underlined,
+                left, float(x0 + columns.max() + 1), strike)
 
 
 BLOCK_X_TOLERANCE = 3.0  # px: the left edges of the lines of one left-aligned block agree this well
@@ -186,6 +234,8 @@ def _even_blocks(lines: list[ScreenLine]) -> list[ScreenLine]:
                 continue
             if abs(line.x0 - lines[start].x0) > BLOCK_X_TOLERANCE:
                 continue
+            if _LABELLED.match(line.text) or _LABELLED.match(lines[start].text):
+                break  # a labelled field below a title is not the title's next line
             if line.y0 - last.y1 > 0.5 * max(last.height, line.height):
                 break  # a gap wider than a line's leading ends the block (the next line at this x is apart)
             sizes = [lines[j].font_size for j in block] + [line.font_size]
