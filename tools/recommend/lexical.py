@@ -42,9 +42,11 @@ class LexicalIndex:
     """BM25 over the catalog's products; build once per catalog (about 0.3 s for 1,647 products)."""
 
     def __init__(self, products: Iterable[Product]) -> None:
-        # bm25s logs its progress at DEBUG/INFO, which would land in the chat's stderr.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
         import bm25s
+
+        # bm25s logs its progress at DEBUG/INFO, which would land in the chat's stderr; it sets its logger to
+        # DEBUG when first imported, so the level is set after the import
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
 
         self.products = sorted(products, key=lambda p: p.id)
         self.ids = [p.id for p in self.products]
