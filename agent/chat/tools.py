@@ -318,7 +318,8 @@ def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -
                               "constraints": describe(new)}
     if parsed.ignored:
         result["notes"] = [*notes, f"I did not use '{' '.join(parsed.ignored)}'"]
-    if parsed.type_how == "unknown" and parsed.nearest:
+    if parsed.type_how == "unknown" and parsed.nearest and parsed.type_similarity >= WEAK:
+        # nearest categories this far in meaning ("water bottle" -> Sunglasses) would be a useless question
         result["question"] = f"Did you mean {', '.join(parsed.nearest[:-1])} or {parsed.nearest[-1]}?"
     elif not (new.categories or asked.product_type or asked.search_words or (base and (base.query or base.categories))):
         # a budget, a colour or a recipient alone: the list may show, but the type is what to ask for
