@@ -11,8 +11,8 @@ from agent.wiring import build_runtime, start_shop
 from catalog.store import SearchFilters
 from evals.datasets import lcrec
 from evals.lcrec_run import page_frames
-from tools.recommend.candidates import retrieve
-from tools.recommend.constraints import constraints_from_summary
+from tools.recommend.candidates import SEEN_POOL, retrieve, retrieve_seen
+from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_queries
 from tools.recommend.optimizer import select
 
 
@@ -39,6 +39,7 @@ def main() -> None:
         pages = page_frames(rt, pids, shop.url, lambda m: None)
     reader = rt.summariser
     kinds = collections.Counter()
+    fixed = collections.Counter()
     rows = []
     readok = collections.Counter()
     for c in cases:
@@ -79,6 +80,21 @@ def main() -> None:
         sel = select(cands, cons)
         chosen = [x.product_id for x in sel.chosen]
         srank = chosen.index(tgt) if tgt in chosen else None
+        # after the fix: every seen title a query (recency-weighted), the type a soft term, a wider pool
+        soft = constraints_from_summary(summ, k=20, category_policy="soft")
+        seen = retrieve_seen(rt.store, soft, seen_queries(summ), exclude_ids=list(c.viewed_ids),
+                             types=inferred_types(summ))
+        by_utility = sorted(seen, key=lambda x: -x.utility)
+        prank = next((i for i, x in enumerate(by_utility) if x.product_id == tgt), None)
+        top = [x.product_id for x in select(seen, soft).chosen]
+        if tgt in top[:10]:
+            after = "hit@10"
+        elif prank is None:
+            after = f"outside the {SEEN_POOL} candidates"
+        else:
+            after = f"in candidates (utility rank {'<10' if prank < 10 else '10-49' if prank < 50 else '50+'}) " \
+                    "but not optimiser top-10"
+        fixed[after] += 1
         if srank is not None and srank < 10:
             kind = "hit@10"
         elif not type_ok:
@@ -105,7 +121,8 @@ def main() -> None:
             )
         )
     Path("/tmp/lcrec-diagnose.json").write_text(json.dumps(rows, indent=1, default=str))
-    print(kinds)
+    print("before (strongest type, hard filter, 60 candidates):", kinds)
+    print("after (seen titles, soft type, wider pool):", fixed)
     print(readok)
     ur = [r["urank"] for r in rows if r["urank"] is not None]
     print(
