@@ -32,6 +32,13 @@ def cmd_lcrec(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a directory")
+    if not Path(path).is_absolute() and not Path(path).exists():
+        from catalog.shared_data import shared_data_root
+
+        # a folder name of the shared data (``$INTERAREC_SHARED_DATA`` or shared/data beside the checkout)
+        root = shared_data_root()
+        if root is not None and (root / path).is_dir():
+            path = str(root / path)
     try:
         data = lcrec.load(path)
     except lcrec.LcrecError as exc:

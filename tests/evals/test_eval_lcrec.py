@@ -152,3 +152,14 @@ def test_paired_difference_is_on_the_same_users():
     assert result["hr@10"]["mean"] == pytest.approx(0.75) and result["hr@10"]["significant"]
     same = paired(records, "a", "a", 500)
     assert same["hr@10"]["mean"] == 0 and not same["hr@10"]["significant"]
+
+
+def test_a_folder_name_is_looked_up_in_the_shared_data(tmp_path, capsys, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    folder = _folder(shared)
+    (folder / "Tiny.inter.json").write_text("{oops")  # reached only when the name resolves to this folder
+    monkeypatch.setenv("INTERAREC_SHARED_DATA", str(shared))
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval", "--dataset", f"lcrec:{folder.name}", "--out", str(tmp_path / "out")]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
