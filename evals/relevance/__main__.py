@@ -26,6 +26,10 @@ QUICK = ("fk-mug-mom", "fk-curtain-polyester", "fk-bedsheet-cotton", "fk-face-ca
          "my-perfume-gf", "my-dress-niece",  # dev
          "fk-cup-synonym", "fk-wristwatch-son", "fk-blanket-winter", "fk-showpieces-cheap", "my-sneakers-white",
          "my-purse-synonym", "my-nike-cap")  # test
+# The quick sample's floors, from the full figures at c7e0936 (docs/chat-relevance.md, "The quick eval"): the
+# issue's targets, except refinements: the sample has 6 refinement turns, and the full test split misses 1 in 13,
+# so the sample may miss one (5/6 = 0.833) where the full split still meets 0.90.
+QUICK_THRESHOLDS = {**THRESHOLDS, "refinements_honoured": 0.80}
 FIGURES = ("category_precision@5", "attribute_satisfaction@5", "budget_violations", "brand_violations",
            "refinements_honoured", "latency_p50_s", "latency_p95_s")
 
@@ -42,11 +46,11 @@ def _cell(value) -> str:
     return "-" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
 
 
-def table(groups: dict[str, dict]) -> str:
+def table(groups: dict[str, dict], thresholds: dict = THRESHOLDS) -> str:
     header = ["group", "scen.", "turns", *FIGURES]
     rows = [[name, str(s["scenarios"]), str(s["turns"]), *(_cell(s.get(f)) for f in FIGURES)]
             for name, s in groups.items()]
-    rows.append(["target", "", "", *(_cell(THRESHOLDS.get(f)) for f in FIGURES)])
+    rows.append(["target", "", "", *(_cell(thresholds.get(f)) for f in FIGURES)])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header, *rows])
 
@@ -91,11 +95,12 @@ def main(argv: list[str] | None = None) -> int:
                 part = [s for s in mine if s.scenario in ids]
                 if part:
                     groups[f"{split_name}/{catalog}"] = summarise(part)
-    print(table(groups))
+    thresholds = QUICK_THRESHOLDS if args.quick else THRESHOLDS
+    print(table(groups, thresholds))
     judged = groups.get(name if name in ("quick", "dev") else "test", {})
-    missed = below(judged) if judged else ["no turns were played"]
+    missed = below(judged, thresholds) if judged else ["no turns were played"]
     doc = {"suite": "relevance", "split": name, "quick": args.quick, "sample": len(chosen),
-           "revision": git_revision(), "thresholds": THRESHOLDS, "settings": {"cache": str(cache),
+           "revision": git_revision(), "thresholds": thresholds, "settings": {"cache": str(cache),
            "catalog_filter": args.catalog, "scenarios": [s.id for s in chosen]},
            "models": info.models, "catalogs": info.catalogs, "skipped": info.skipped, "figures": groups,
            "missed": missed, "seconds": round(time.perf_counter() - started, 1),
