@@ -179,7 +179,7 @@ def breakdown(messages: list[dict]) -> dict[str, Any]:
         elif part["text"].startswith("Shared rows:"):
             result["shared_rows"] = text_tokens(part["text"])
         else:
-            kind = "visit" if part["text"].startswith("Page visit") else "screenshot"
+            kind = "visit" if part["text"].startswith("Visit ") else "screenshot"
             result["visits"].append({"kind": kind, "text": text_tokens(part["text"]), "image": 0})
     return result
 

@@ -234,4 +234,4 @@ def markup_line(layers: Sequence[TextLayer]) -> str | None:
     if facts.rating is not None:
         count = f" ({facts.rating_count} ratings)" if facts.rating_count is not None else ""
         parts.append(f"rating {facts.rating:g}{count}")
-    return "page markup (declared in the page's HTML, not shown as such): " + "; ".join(parts)
+    return "page markup: " + "; ".join(parts)  # the prompt says what it is: what the HTML declares

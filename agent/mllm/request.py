@@ -109,6 +109,14 @@ def numbers(indexes: list[int]) -> str:
     return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)) for run in runs)
 
 
+def label_list(labels: list[str]) -> str:
+    """Frame names as written in a request: consecutive short names as a range ('f3-f6'), others one by one."""
+    k = [int(label[1:]) if label[:1] == "f" and label[1:].isdigit() else None for label in labels]
+    if len(labels) >= 3 and None not in k and k == list(range(k[0], k[0] + len(k))):  # type: ignore[operator]
+        return f"{labels[0]}-{labels[-1]}"
+    return ", ".join(labels)
+
+
 def make_units(frames: list[Frame], text_layers: TextLayerLookup | None) -> list[Unit]:
     """The pieces of a request: without a text layer lookup, one per frame; with one, the frames of a page visit
     that have a text layer share one piece, and each frame without one is a piece alone. A frame whose recorded
@@ -173,7 +181,8 @@ def request_parts(units: list[Unit], previous: BehaviorSummary | None, settings:
     with_text = any(unit.rows is not None for unit in units)
     name = frame_labels(units)
     schema_text = json.dumps(prompt_schema() if with_text else summary_schema(), separators=(",", ":"))
-    values = {"frame_labels": ", ".join(name[f.frame_id] for f in chosen),
+    labels = [name[f.frame_id] for f in chosen]
+    values = {"frame_labels": label_list(labels) if with_text else ", ".join(labels),
               "schema": schema_clause(settings.mode, schema_text)}
     prompt_name, previous_json = (TEXT_LAYER_PROMPT if with_text else PROMPT), ""
     if previous is not None:
@@ -202,13 +211,12 @@ def request_parts(units: list[Unit], previous: BehaviorSummary | None, settings:
                                 "image_url": {"url": image_data_url(Path(frame.path), settings.max_pixels)}})
             continue
         own, showed = rest[id(unit)]
-        labels = ", ".join(name[f.frame_id] for f in unit.frames)
         with_shared = f" (and shared rows {numbers(showed)})" if showed else ""
-        text = [f"Page visit, screenshot{'s' if len(unit.frames) > 1 else ''} {labels}; its text{with_shared}:",
+        text = [f"Visit {label_list([name[f.frame_id] for f in unit.frames])}{with_shared}:",
                 rows_text(own, references) or "(none)"]
         text += [unit.markup] if unit.markup else []
         if frame is not None:
-            text.append(f"its screenshot {name[frame.frame_id]}, downscaled:")
+            text.append(f"screenshot {name[frame.frame_id]}:")
         content.append({"type": "text", "text": "\n".join(text)})
         if images and frame is not None:
             content.append({"type": "image_url", "image_url": {

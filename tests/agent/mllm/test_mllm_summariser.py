@@ -9,6 +9,7 @@ import base64
 import io
 import json
 
+import jsonschema
 import numpy as np
 import openai
 import pytest
@@ -373,7 +374,6 @@ def test_schema_leaves_out_the_fields_we_fill_in():
 
 
 def test_the_schema_the_prompts_quote_is_shorter_and_accepts_and_refuses_what_the_full_one_does():
-    jsonschema = pytest.importorskip("jsonschema")
     full, quoted = summary_schema(), prompt_schema()
     assert len(json.dumps(quoted, separators=(",", ":"))) < 0.85 * len(json.dumps(full, separators=(",", ":")))
     seen = {"title": "Maxima 12011PPGW", "frame_id": "s:2", "price": 593, "list_price": None, "rating": 4.2}

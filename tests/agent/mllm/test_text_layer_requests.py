@@ -233,9 +233,8 @@ def test_each_page_visit_goes_as_its_compact_text_and_product_pages_with_one_dow
     summary, request = _summarise(store, frames)
     content = _content(request)
     prompt = content[0]["text"]
-    assert prompt.startswith("Summarise an online shopper's preferences from the pages they saw in a web shop, visit "
-                             "by visit")
-    assert "Screenshots: f1, f2, f3, f4, f5, f6, f7, f8." in prompt  # short names, not the session's long ids
+    assert prompt.startswith("Summarise an online shopper's preferences from the shop pages they saw, visit by visit")
+    assert "Screenshots: f1-f8." in prompt  # short names, not the session's long ids
     assert not any(f.frame_id in prompt or f.frame_id in _sent(request) for f in frames)
     images = _images(request)
     assert len(images) == 2  # the two product pages; the results page goes as text alone
@@ -252,10 +251,10 @@ def test_each_page_visit_goes_as_its_compact_text_and_product_pages_with_one_dow
                                        "2 [Apparel] | [Accessories] | [Beauty and Personal Care] | [Computers] | "
                                        "[Home Decor & Festive Needs] | [Kitchen & Dining] | [Watches]",
                                        "3 [Home] › [Watches] › [Wrist Watches]"]
-    assert visits[0].startswith("Page visit, screenshots f1, f2; its text (and shared rows 1, 2):\n[Home] › [Search]\n")
+    assert visits[0].startswith("Visit f1, f2 (and shared rows 1, 2):\n[Home] › [Search]\n")
     assert "its screenshot" not in visits[0]
-    assert visits[1].startswith("Page visit, screenshots f3, f4, f5; its text (and shared rows 1-3):\n")
-    assert visits[1].endswith("\nits screenshot f3, downscaled:")
+    assert visits[1].startswith("Visit f3-f5 (and shared rows 1-3):\n")
+    assert visits[1].endswith("\nscreenshot f3:")
     product = visits[1]
     assert "\n# Maxima 12011PPGW Analog Watch - For Men\n" in product  # a heading
     assert "\n{30px}₹593 | ~~₹625~~ | 5% off\n" in product  # the price stands out; the list price is struck through
@@ -354,7 +353,7 @@ def test_a_screenshot_of_a_page_with_text_whose_own_layer_is_empty_belongs_to_it
                          text_layer=TextLayer(lines=[]))
     summary, request = _summarise(store, [*frames, pictures])
     [visit] = _page_texts(request)
-    assert visit.startswith("Page visit, screenshots f1, f2, f3, f4; its text:")
+    assert visit.startswith("Visit f1-f4:")
     assert [image["url"] for image in _images(request)] == [image_data_url(frames[0].path,
                                                                            DEFAULT_TEXT_LAYER_MAX_PIXELS)]
     assert summary.frames_read == 4
@@ -402,7 +401,7 @@ def test_only_the_lines_the_capture_recorded_are_sent_and_markup_only_when_recor
         body = body.replace(line.text, "", 1)
     assert re.fullmatch(r"[\s#|{}px0-9]*", body), body
     assert "page markup" not in first
-    assert ("\npage markup (declared in the page's HTML, not shown as such): name Maxima Analog Watch; "
+    assert ("\npage markup: name Maxima Analog Watch; "
             "brand Maxima; price 595 INR\n") in second
 
 
@@ -415,11 +414,11 @@ def test_an_update_sends_only_the_new_visits_with_the_previous_summary(store):
     update = server.requests[1]
     prompt = _content(update)[0]["text"]
     assert prompt.startswith("Update a summary of an online shopper's preferences")
-    assert '"value":"Maxima"' in prompt and "new screenshots by name: f1, f2, f3." in prompt
+    assert '"value":"Maxima"' in prompt and "new screenshots by name:\nf1-f3." in prompt
     # the summary so far cites the frames' own ids: the earlier answer's names were mapped back
     assert f'"frame_ids":["{frames[2].frame_id}"]' in prompt
     [visit] = _page_texts(update)  # the second product page only
-    assert visit.startswith("Page visit, screenshots f1, f2, f3; its text:\n") and "Perucci PC-301" in visit
+    assert visit.startswith("Visit f1-f3:\n") and "Perucci PC-301" in visit
     assert len(_images(update)) == 1
     assert updated.frames_read == 8
 
@@ -469,3 +468,12 @@ def test_a_visit_sends_each_run_once_and_rows_shared_by_most_pages_once():
     assert [row.text for row in shared_rows([rows, other, alone])] == [texts[0], texts[1]]  # two of three
     assert shared_rows([rows, alone, alone[:0], alone[:0]]) == []  # one of four is not "most"
     assert shared_rows([rows]) == []
+
+
+def test_consecutive_frame_names_are_written_as_a_range_and_others_one_by_one():
+    from agent.mllm.request import label_list
+
+    assert label_list(["f3", "f4", "f5", "f6"]) == "f3-f6"
+    assert label_list(["f3", "f4"]) == "f3, f4"  # a range saves nothing on two
+    assert label_list(["f1", "f3", "f4"]) == "f1, f3, f4"
+    assert label_list(["s:1", "s:2", "s:3"]) == "s:1, s:2, s:3"  # a session's own ids are never abridged
