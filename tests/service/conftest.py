@@ -110,10 +110,18 @@ def service_environ(data_dir: Path, redis_url: str, catalog_dir: Path, **setting
             "INTERAREC_SERVICE_KEYS": ",".join(f"{s}={k}" for s, k in KEYS.items()), **settings}
 
 
+def empty_redis(url: str) -> None:
+    """Everything but the workers' heartbeats (a module's worker lives on across its tests)."""
+    db = redis.Redis.from_url(url)
+    keys = [k for k in db.scan_iter(count=1000) if not k.startswith(b"interarec:worker:")]
+    if keys:
+        db.delete(*keys)
+
+
 @pytest.fixture
 def service_env(service_data, service_catalog, redis_server, monkeypatch):
     """The environment `interarec serve` and `worker` read, for this test; Redis emptied first."""
-    redis.Redis.from_url(redis_server.url).flushall()
+    empty_redis(redis_server.url)
     for name, value in service_environ(service_data, redis_server.url, service_catalog).items():
         monkeypatch.setenv(name, value)
     return service_data
@@ -177,12 +185,13 @@ def client(server: ApiServer, shop: str = "shop-a") -> httpx.Client:
 
 
 class WorkerProcess:
-    """`interarec worker` as a real process, with the test's environment."""
+    """`interarec worker` as a real process: with ``env`` (and no other INTERAREC_* setting), or the test's."""
 
     def __init__(self, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+        inherited = {k: v for k, v in os.environ.items() if env is None or not k.startswith("INTERAREC_")}
+        env = {**inherited, **(env or {}), "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
         self.process = subprocess.Popen([sys.executable, "-m", "agent.cli", "worker", "-v"], env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -210,9 +219,12 @@ class WorkerProcess:
         self.log.close()
 
 
-@pytest.fixture
-def worker(service_env, redis_server, tmp_path):
-    process = WorkerProcess(tmp_path / "worker.log")
+@pytest.fixture(scope="module")
+def worker(service_data, service_catalog, redis_server, tmp_path_factory):
+    """One `interarec worker` for the module's tests (loading its models takes ~15-25 s), with the environment
+    service_env gives the module's tests."""
+    process = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log",
+                            service_environ(service_data, redis_server.url, service_catalog))
     try:
         process.wait_ready(redis_server.url)
         yield process
