@@ -96,7 +96,7 @@ async def _check_queue_room(service: Service) -> None:
                             headers={"Retry-After": str(config.retry_after_s)})
 
 
-QUEUE_DOWN = "the queue (Redis) is unreachable, so nothing was accepted; try again in a few seconds"
+QUEUE_DOWN = "the queue (Redis) is unreachable, so the request was not carried out; try again in a few seconds"
 QUEUE_DOWN_RETRY_S = 5
 
 

@@ -86,10 +86,16 @@ print(ensure_demo_catalog(store, load_products(DEMO_PRODUCTS)))
 
 
 @pytest.fixture(scope="session")
-def service_catalog(tmp_path_factory) -> Path:
+def service_catalog_dir(tmp_path_factory) -> Path:
+    """Where the shared demo catalog is (embedded only when a test needs a worker: service_catalog)."""
+    return tmp_path_factory.mktemp("service-catalog") / "catalog"
+
+
+@pytest.fixture(scope="session")
+def service_catalog(service_catalog_dir) -> Path:
     """The demo catalog embedded once for every service test, by a process of its own (so this one holds no
     handle on it); the workers open it (embedded) or a Chroma server serves a copy of it."""
-    root = tmp_path_factory.mktemp("service-catalog")
+    root = service_catalog_dir.parent
     done = subprocess.run([sys.executable, "-c", EMBED_CATALOG, str(root / "data"), str(root / "catalog")],
                           env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600)
     if done.returncode != 0 or int(done.stdout.split()[-1]) == 0:
@@ -119,10 +125,10 @@ def empty_redis(url: str) -> None:
 
 
 @pytest.fixture
-def service_env(service_data, service_catalog, redis_server, monkeypatch):
+def service_env(service_data, service_catalog_dir, redis_server, monkeypatch):
     """The environment `interarec serve` and `worker` read, for this test; Redis emptied first."""
     empty_redis(redis_server.url)
-    for name, value in service_environ(service_data, redis_server.url, service_catalog).items():
+    for name, value in service_environ(service_data, redis_server.url, service_catalog_dir).items():
         monkeypatch.setenv(name, value)
     return service_data
 
