@@ -260,6 +260,15 @@ def _quantiles(values: list[float]) -> dict | None:
             "max": round(max(values), 3)}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _worker_log(stack: Stack, offsets: list[int]) -> dict:
     runs = covered = 0
     busy = 0.0
@@ -279,7 +288,10 @@ def measure_run(stack: Stack, pool: dict[str, list[Captured]], name: str, shoppe
     run = Run(name)
     offsets = [log.stat().st_size for _, log in stack.workers]
     load_before = os.getloadavg()
+    pids = [stack.api.pid] + [p.pid for p, _ in stack.workers]
+    cpu_before = [cpu_seconds(pid) for pid in pids]
     samples = asyncio.run(_load(stack, run, pool, shoppers, seconds, text_layer, drain_s))
+    cpu = [round(cpu_seconds(pid) - before, 1) for pid, before in zip(pids, cpu_before)]
     uncovered = sum(len(seqs) for seqs in run.outstanding.values())  # after draining for up to drain_s
     window = (max(run.covered_at) - run.start) if run.covered_at else None
     by_material = {m: _quantiles([v for (s, _), v in run.latency.items() if run.material[s] == m])
@@ -296,6 +308,8 @@ def measure_run(stack: Stack, pool: dict[str, list[Captured]], name: str, shoppe
         "workers_log": _worker_log(stack, offsets),
         "queue_depth": {"median": statistics.median(s["queue"] for s in samples) if samples else None,
                         "max": max((s["queue"] for s in samples), default=None)},
+        "cpu_s": {"api": cpu[0], "workers": cpu[1:]},
+        "api_cpu_ms_per_post": round(1000 * cpu[0] / max(1, sum(run.statuses.values())), 1),
         "worker_rss_mib_max": rss, "api_rss_mib_max": max((s["api_rss_mib"] for s in samples), default=None),
         "loadavg_before": [round(v, 2) for v in load_before], "loadavg_after": [round(v, 2) for v in os.getloadavg()],
         "samples": samples,
