@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what is missing, then run the test suite (no network; real Chromium against the local shop) and the
-# quick agent eval suite, which fails when a metric falls below its threshold.
+# quick evals (chat relevance, the agent suite), which fail when a metric falls below its threshold.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --for-tests
@@ -8,4 +8,6 @@ bash scripts/bootstrap.sh --for-tests
 # The import contracts of pyproject.toml ([tool.importlinter]): imports point down the layers only.
 .venv/bin/lint-imports --no-cache --no-logo || { echo "import contracts broken: see above (pyproject.toml, [tool.importlinter])" >&2; exit 1; }
 .venv/bin/python -m pytest "$@"
+# Quick evals: each exits non-zero when a figure falls below its floor (docs/evals.md says how each was set).
+.venv/bin/python -m evals.relevance --quick --out eval-results/relevance-quick   # chat relevance, 14 scenarios
 exec .venv/bin/interarec eval --suite quick --out eval-results/quick
