@@ -82,10 +82,10 @@ def read_shots(shots: Sequence[Shot], reader: Any, ocr: Any) -> tuple[dict[int, 
         if shot.path is None:
             continue
         started = time.perf_counter()
-        lines = ocr.read(shot.path)
+        lines = ocr.read(shot.path, sha256=hashlib.sha256(shot.path.read_bytes()).hexdigest())  # the cache's key
         latencies.append(time.perf_counter() - started)
         ocr_lines[i] = lines
-        readings[i] = reader.parse_lines(f"{shot.suite}:{i}", lines)
+        readings[i] = reader.read_ocr_lines(f"{shot.suite}:{i}", lines, shot.path)
         if (i + 1) % 25 == 0:
             progress(f"ocr: {i + 1}/{len(shots)} frames read (median {percentile(latencies, 0.5):.2f} s)")
     return readings, ocr_lines, latencies
@@ -224,7 +224,7 @@ def zyte_pages(limit: int | None) -> list[tuple[str, dict[str, Any]]]:
 
 
 def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, javascript: bool,
-        keep_screenshots: bool) -> dict[str, Any]:
+        keep_screenshots: bool, ocr_cache: Path | None = None) -> dict[str, Any]:
     from catalog.files import load_products
     from tools.lines import TextLayer
     from tools.perception.ocr import RapidOcrReader
@@ -255,7 +255,7 @@ def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, jav
         capture_s = time.perf_counter() - t0
         progress(f"captured {len(shots)} screenshots in {capture_s:.0f} s; reading them")
 
-        ocr = RapidOcrReader()
+        ocr = RapidOcrReader(cache_path=ocr_cache)
         reader = OfflineScreenReader(brands=brands, categories=categories, ocr=ocr)
         t0 = time.perf_counter()
         readings, ocr_lines, latencies = read_shots(shots, reader, ocr)
@@ -343,9 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zyte-javascript", action="store_true",
                         help="run the saved pages' inline scripts (off by default: see evals/README.md)")
     parser.add_argument("--keep-screenshots", action="store_true", help="keep the PNGs in DIR/reader_accuracy_shots")
+    parser.add_argument("--ocr-cache", type=Path, default=None,
+                        help="keep OCR lines in this SQLite file by screenshot hash (a rerun of the same screens "
+                             "reads no pixels again; the OCR latency figures then measure the cache)")
     args = parser.parse_args(argv)
     result = run(max(0, args.products), max(0, args.listings), None if args.zyte is None else max(0, args.zyte),
-                 args.out, args.zyte_javascript, args.keep_screenshots)
+                 args.out, args.zyte_javascript, args.keep_screenshots, args.ocr_cache)
     print(format_table(result["results"]))
     lat = result["ocr_latency_s"]
     verdicts = ", ".join(f"{name} {v['status']}" for name, v in result["thresholds"].items())

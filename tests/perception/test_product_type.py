@@ -53,3 +53,15 @@ def test_a_page_without_a_trail_gets_the_type_its_title_names_in_the_catalogs_wo
     # the catalog has no screen protectors: the type stays as read (never the brand), for the recommender to map
     protector = sr.read_title("s:2", "ESR 3 Pack for iPhone 16 Pro Max Screen Protector, Tempered Glass")
     assert protector.brand == "ESR" and protector.category_path == ["Screen Protector"]
+
+
+def test_a_trail_ocr_read_without_separators_is_found_by_the_catalogs_names_after_a_root_word():
+    from tools.perception.product_type import compact_text, vocabulary_trail
+
+    names = {compact_text(c): c for c in ["Watches", "Wrist Watches", "Kitchen", "Home Decor & Festive Needs"]}
+    keys = sorted(names, key=len, reverse=True)
+    assert vocabulary_trail("Home  Watches  Wrist Watches", names, keys) == ["Watches", "Wrist Watches"]
+    assert vocabulary_trail("StartWatchesWrist Watches", names, keys) == ["Watches", "Wrist Watches"]
+    assert vocabulary_trail("Watches Kitchen", names, keys) == []  # a row of category links, no root: a menu
+    assert vocabulary_trail("Home Decor & Festive Needs", names, keys) == []  # one name, not a trail
+    assert vocabulary_trail("Homemade Jam", names, keys) == []

@@ -102,3 +102,26 @@ def lexical_matches(phrase: str, names: list[str]) -> list[str]:
     if not head:
         return []
     return [name for name in names if name.split() and singular(re.split(r"[\s&,]+", name.strip())[-1]) == head]
+
+
+def vocabulary_trail(text: str, names: dict[str, str], keys: list[str]) -> list[str]:
+    """A category trail OCR read without its separators ("Home  Watches  Wrist Watches", "HomeWatchesWrist
+    Watches"): after one leading word outside the vocabulary (the trail's root link), two or more of the
+    vocabulary's names and nothing else. ``names``: compacted name -> name; ``keys``: its keys, longest first.
+    Names are matched on the text with everything but letters and digits dropped, longest first."""
+    compact = compact_text(text)
+    if not compact or len(text) > 100:
+        return []
+    for root in {compact_text(text.split()[0]), *(compact[:n] for n in range(2, 9))}:
+        if not root or not compact.startswith(root) or root in names:
+            continue
+        rest, found = compact[len(root):], []
+        while rest:
+            key = next((k for k in keys if rest.startswith(k)), None)
+            if key is None:
+                break
+            found.append(names[key])
+            rest = rest[len(key):]
+        if not rest and len(found) >= 2:
+            return found
+    return []

@@ -6,8 +6,8 @@ there is one, else OCR of the screenshot (RapidOCR); page markup, when recorded,
 instead of it. It never reads the catalog's records, and fills the same summary schema, citing the frames and
 the source of each value. Frames with a text layer are read as page visits by ``tools.perception.page`` (rules for any
 shop). Screenshots without an address (imported) that overlap at one vertical shift are scrolled views of one
-page and are read together the same way, by their OCR lines; a screenshot alone is read by the line rules of
-``tools.perception.ocr_rules``, then by the page rules when those find nothing.
+page and are read together the same way, by their OCR lines; a screenshot alone is read by the same page rules,
+from its OCR lines (``tools.perception.ocr_lines`` estimates their size, weight, strike and roles from the pixels).
 
 The product type comes from the page: its category trail, else its title's head noun phrase
 (``tools.perception.product_type``), named as the catalog names it where the catalog has that kind (same head
@@ -21,15 +21,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.lines import TextLayer
+from tools.lines import ScreenLine, TextLayer
 from tools.perception import parsing
-from tools.perception.colours import dominant_colour
 from tools.perception.ocr import OcrLine, RapidOcrReader
 from tools.perception.ocr_lines import screen_lines, scroll_shift, visit_lines
-from tools.perception.ocr_rules import OcrLineRules, compact_text
 from tools.perception.page.reader import PageReader
 from tools.perception.page.visits import TextLayerLookup, Visit, page_visits, read_visit
-from tools.perception.product_type import lexical_matches, match_vocabulary, title_type
+from tools.perception.product_type import compact_text, lexical_matches, match_vocabulary, title_type, vocabulary_trail
 from tools.perception.readings import FrameReading, summarise_readings
 from tools.schemas import (
     BehaviorSummary,
@@ -45,7 +43,7 @@ _CATEGORY_MATCH = 0.45  # cosine similarity of title and category name needed to
 SOURCED_FIELDS = ("title", "brand", "price", "category_path", "rating", "rating_count")  # fields whose source is kept
 
 
-class OfflineScreenReader(OcrLineRules):
+class OfflineScreenReader:
     """Summarise screenshots of a shop by OCR. ``brands`` and ``categories`` are the catalog's vocabulary,
     used to correct OCR slips in names that the screens show."""
 
@@ -60,8 +58,8 @@ class OfflineScreenReader(OcrLineRules):
         self._ocr_memo: OrderedDict[str, list[OcrLine]] = OrderedDict()
         self._brands = {b.casefold(): b for b in brands}
         self._categories = {c.casefold(): c for c in categories}
-        self._compact_categories = {compact_text(c): c for c in categories if compact_text(c)}
-        self._compact_keys = sorted(self._compact_categories, key=len, reverse=True)
+        self._compact_names = {compact_text(c): c for c in categories if compact_text(c)}
+        self._compact_keys = sorted(self._compact_names, key=len, reverse=True)
         self._category_names: list[str] = []
         self._category_vectors = None  # embeddings of the category names, computed on first need
 
@@ -115,18 +113,7 @@ class OfflineScreenReader(OcrLineRules):
         if layer is not None:
             return self._with_catalog_names(read_visit(self.pages, [frame], [layer]))
         lines = self._ocr(frame, interrupted)
-        reading = self.parse_lines(frame.frame_id, lines)
-        if reading.kind == "other":  # not a page these line rules know: read it as any shop's page
-            general = self.read_ocr_lines(frame.frame_id, lines, Path(frame.path))
-            if general.kind != "other":
-                return general
-        reading.sources = {name: "ocr" for name in SOURCED_FIELDS if getattr(reading, name) not in (None, [], "")}
-        if reading.kind == "product" and reading.photo_box is not None and Path(frame.path).is_file():
-            try:
-                reading.photo_colour = dominant_colour(Path(frame.path), reading.photo_box)
-            except OSError as exc:  # unreadable image: the colour is optional
-                log.debug("no photo colour for %s: %s", frame.frame_id, exc)
-        return reading
+        return self.read_ocr_lines(frame.frame_id, lines, Path(frame.path))
 
     def read_text_layer(self, frame_id: str, layer: TextLayer) -> FrameReading:
         """One frame's text layer read as a page (what ``read_frame`` does when the frame has one)."""
@@ -137,7 +124,21 @@ class OfflineScreenReader(OcrLineRules):
         with the screenshot (``image``) the lines get the size, weight and roles its pixels show
         (``tools.perception.ocr_lines``)."""
         shared = screen_lines(lines, image if image is None or isinstance(image, bytes) or image.is_file() else None)
-        return self._with_catalog_names(read_visit(self.pages, [_bare_frame(frame_id)], [TextLayer(lines=shared)]))
+        reading = read_visit(self.pages, [_bare_frame(frame_id)], [TextLayer(lines=shared)])
+        return self._with_catalog_names(self._with_ocr_trail(reading, shared))
+
+    def _with_ocr_trail(self, reading: FrameReading, lines: list[ScreenLine]) -> FrameReading:
+        """A product page whose trail OCR read without separators (so the page rules saw no trail): the first
+        line near the top made of the catalog's category names after a root word (``vocabulary_trail``)."""
+        if reading.kind != "product" or reading.category_path or not self._compact_keys:
+            return reading
+        for line in sorted(lines, key=lambda line: line.y0):
+            if line.y0 > 400:
+                break
+            if trail := vocabulary_trail(line.text, self._compact_names, self._compact_keys):
+                reading.category_path, reading.sources["category_path"] = trail, "ocr"
+                break
+        return reading
 
     def read_title(self, frame_id: str, title: str) -> FrameReading:
         """A product known only by its title (a weblog line, not a screen): the same brand, category and colour
@@ -204,14 +205,11 @@ class OfflineScreenReader(OcrLineRules):
 
     def _read_ocr_visit(self, visit: Visit) -> FrameReading | None:
         """Screenshots of one page (placed by their scroll shifts) read together by the page rules from their
-        OCR lines; None when that finds no product, or when the line rules know the layout (a frame they read as
-        a product): the frames are then read one by one, as before."""
-        if any(self.parse_lines(frame.frame_id, self._ocr(frame)).kind == "product" for frame in visit.frames):
-            return None
+        OCR lines; None when that finds no product (the frames are then read one by one)."""
         images = [Path(frame.path) if Path(frame.path).is_file() else None for frame in visit.frames]
         views = visit_lines([self._ocr(frame) for frame in visit.frames], images)
-        reading = self._with_catalog_names(read_visit(self.pages, visit.frames, [TextLayer(lines=v) for v in views],
-                                                      offsets=visit.offsets))
+        reading = read_visit(self.pages, visit.frames, [TextLayer(lines=v) for v in views], offsets=visit.offsets)
+        reading = self._with_catalog_names(self._with_ocr_trail(reading, views[0] if views else []))
         return reading if reading.kind == "product" else None
 
     def _ocr(self, frame: Frame, interrupted: Callable[[], bool] | None = None) -> list[OcrLine]:

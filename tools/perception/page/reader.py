@@ -207,13 +207,14 @@ class PageReader:
         mentions = find_price_mentions(s.text)
         if mentions:
             return mentions
-        # A split price: the amount alone beside its currency ('€' '119,01'), or an itemprop=price amount.
+        # A split price: the amount alone beside its currency ('€' '119,01'), or an itemprop=price amount; a
+        # struck-through amount (a list price: its sign is often set apart or lost to OCR) is only a list price.
         amount = bare_amount(s.text)
         if amount is None:
             return []
         currency = next((c for other in same_row(view, s) if abs(other.x1 - s.x0) < 2 * s.font_size
                          or abs(s.x1 - other.x0) < 2 * s.font_size if (c := currency_only(other.text))), None)
-        if currency is None and not any(p.casefold() in _PRICE_ITEMPROPS for p in s.itemprops):
+        if currency is None and not s.line_through and not any(p.casefold() in _PRICE_ITEMPROPS for p in s.itemprops):
             return []
         return [PriceMention(amount=amount, currency=currency or "", start=0, end=len(s.text))]
 

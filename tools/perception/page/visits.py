@@ -23,7 +23,12 @@ from tools.schemas import Frame
 _QUERY = re.compile(r"results?\s+for\s*[\"“'‘]?(.+?)[\"”'’]?\s*$", re.IGNORECASE)
 _LABELLED_PAIR = re.compile(r"^\s*[•·*-]?\s*([^:]{2,30}):\s*(.{1,60})$")
 MAX_SPECIFICATIONS = 20
-_NOT_A_SPECIFICATION = re.compile(r"price|sort|rating|showing|results|filter", re.IGNORECASE)
+_SPEC_HEADING = re.compile(r"^\W*(?:specifications?|technical details|product details|tech specs|"
+                           r"technische daten|caractéristiques|especificaciones|specifiche)\W*$", re.IGNORECASE)
+_COLUMN_GAP = 40.0  # px between a specification table's name and value columns, at least
+# A chat role ("Assistant: ...", "System: ...") names who speaks, never a property of the product.
+_NOT_A_SPECIFICATION = re.compile(r"price|sort|rating|showing|results|filter|^(?:assistant|system|user|ai|bot)$",
+                                  re.IGNORECASE)
 
 
 TextLayerLookup = Callable[[Frame], TextLayer | None]
@@ -72,10 +77,28 @@ def page_visits(frames: Sequence[Frame], shift: ShiftLookup | None = None) -> li
     return groups
 
 
+def _pairs(lines: Sequence[ScreenLine]) -> list[tuple[str, str]]:
+    """Labelled pairs ('Material: leather') and, below a specifications heading, rows of a two-column table
+    (a short name and one value to its right on the same row)."""
+    pairs = []
+    heading = next((line for line in lines if _SPEC_HEADING.match(line.text)), None)
+    for line in lines:
+        if (match := _LABELLED_PAIR.match(line.text)) is not None:
+            pairs.append((match.group(1).strip(), match.group(2).strip()))
+        elif heading is not None and line.y0 > heading.y1 and len(line.text) <= 30 and ":" not in line.text:
+            right = [o for o in lines if o is not line and o.x0 - line.x1 > _COLUMN_GAP
+                     and min(o.y1, line.y1) - max(o.y0, line.y0) > 0.5 * min(o.height, line.height)]
+            if len(right) == 1 and len(right[0].text) <= 60:
+                pairs.append((line.text.strip(), right[0].text.strip()))
+    return pairs
+
+
 def extras(reading: FrameReading, lines: Sequence[ScreenLine]) -> None:
     """Keywords any page may show, read line by line: promotions, the search query, price ranges (filters),
-    labelled specifications ('Material: leather') and colours."""
-    colours: set[str] = set()
+    labelled specifications ('Material: leather') and colours. A specification the page states twice with
+    different values ('Colour: Black' in its table, 'Colour: Pink' elsewhere) is not trusted: it is dropped,
+    and the colours then come from the title when it names one."""
+    values: dict[str, set[str]] = {}
     for line in lines:
         text = line.text
         reading.promotions.extend(parsing.find_promotions(text))
@@ -83,15 +106,27 @@ def extras(reading: FrameReading, lines: Sequence[ScreenLine]) -> None:
             reading.query = match.group(1).strip()
         if (price_range := parsing.find_price_range(text)) is not None:
             reading.price_ranges.append(price_range)
-        if (match := _LABELLED_PAIR.match(text)) is not None and len(reading.specifications) < MAX_SPECIFICATIONS:
-            name, value = match.group(1).strip(), match.group(2).strip()
-            if not parsing.find_prices(value) and not _NOT_A_SPECIFICATION.search(name):
-                reading.specifications.setdefault(name, value)
-                if "colo" in name.casefold():
-                    colours.update(parsing.find_colours(value))
+    for name, value in _pairs(lines):
+        if not parsing.find_prices(value) and not _NOT_A_SPECIFICATION.search(name):
+            values.setdefault(name, set()).add(value)
+    colours: set[str] = set()
+    labelled: set[tuple[str, ...]] = set()  # the colour sets the page's colour labels state
+    for name, found in values.items():
+        if len(found) > 1:
+            reading.specifications.pop(name, None)
+            if "colo" in name.casefold():
+                labelled.update(tuple(sorted(parsing.find_colours(v))) for v in found)
+            continue
+        value = next(iter(found))
+        if len(reading.specifications) < MAX_SPECIFICATIONS:
+            reading.specifications[name] = value
+        if "colo" in name.casefold():
+            colours.update(shown := parsing.find_colours(value))
+            labelled.add(tuple(sorted(shown)))
     reading.promotions = sorted(set(reading.promotions))
+    titled = parsing.find_colours(reading.title) if reading.title else []
     if not reading.colours:
-        reading.colours = sorted(colours) or (parsing.find_colours(reading.title) if reading.title else [])
+        reading.colours = titled if titled and len(labelled) > 1 else sorted(colours) or titled
 
 
 def to_reading(frame_id: str, facts: PageFacts) -> FrameReading:
