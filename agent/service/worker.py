@@ -170,7 +170,6 @@ def redis_retry(wait_s: float, *, sync: bool = False):
     return (SyncRetry if sync else AsyncRetry)(ExponentialBackoff(cap=2.0, base=0.1), retries=int(wait_s / 2) + 5)
 
 
-
 def make_worker(settings: Settings, config: ServiceConfig, *, burst: bool = False) -> Worker:
     """An arq worker (not started) that builds its runtime once, at startup."""
 
