@@ -330,6 +330,29 @@ def run(n_products: int, n_listings: int, n_zyte: int | None, out_dir: Path, jav
     return result
 
 
+def reread(out_dir: Path) -> list[dict[str, Any]]:
+    """The demo rows again from a run kept with ``--keep-screenshots``: its screenshots and the OCR lines it
+    recorded, read by the current reader (no capture, no OCR; to compare reader changes on the same pixels)."""
+    from catalog.files import load_products
+    from tools.perception.ocr import OcrLine
+    from tools.perception.screen_reader import OfflineScreenReader
+
+    products = load_products()
+    reader = OfflineScreenReader(brands=sorted({p.brand for p in products if p.brand}),
+                                 categories=sorted({c for p in products for c in p.category_path}), ocr=None)
+    board, counts = Scoreboard(ROWS), {"demo-product": 0, "demo-listing": 0}
+    for row in (out_dir / "reader_accuracy_items.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(row)
+        if item["suite"] not in counts:
+            continue
+        index, counts[item["suite"]] = counts[item["suite"]], counts[item["suite"]] + 1
+        path = out_dir / "reader_accuracy_shots" / f"{item['suite']}-{index:03d}.png"
+        shot = Shot(item["suite"], item["item"], item["url"], path, expected=item["expected"])
+        reading = reader.read_ocr_lines(f"{shot.suite}:{index}", [OcrLine(*line) for line in item["ocr"]], path)
+        (score_demo_product if shot.suite == "demo-product" else score_demo_listing)(board, shot, reading)
+    return board.rows(suites=list(counts))
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
@@ -346,7 +369,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ocr-cache", type=Path, default=None,
                         help="keep OCR lines in this SQLite file by screenshot hash (a rerun of the same screens "
                              "reads no pixels again; the OCR latency figures then measure the cache)")
+    parser.add_argument("--reread", action="store_true",
+                        help="re-read the demo screenshots and OCR lines a --keep-screenshots run left in --out "
+                             "with the current reader, and print the demo rows (no capture, no OCR)")
     args = parser.parse_args(argv)
+    if args.reread:
+        print(format_table(reread(args.out)))
+        return 0
     result = run(max(0, args.products), max(0, args.listings), None if args.zyte is None else max(0, args.zyte),
                  args.out, args.zyte_javascript, args.keep_screenshots, args.ocr_cache)
     print(format_table(result["results"]))
