@@ -182,6 +182,7 @@ def run_lcrec(suite: LcrecSuite, data: lcrec.LcrecData, settings: Settings, spli
               users: int | None = None, seed: int = 0, pages: int | None = None,
               progress: Callable[[str], None] = print) -> dict[str, Any]:
     started = time.perf_counter()
+    revision = git_revision()  # the code the run starts with (commits during a long run are not in it)
     products, item_stats = lcrec.products(data)
     titles = {p.id: p.title for p in products}
     n_users = users if users is not None else suite.users
@@ -216,7 +217,7 @@ def run_lcrec(suite: LcrecSuite, data: lcrec.LcrecData, settings: Settings, spli
                      "train_sequences": len(train), "ranking": "full catalog, the user's history excluded",
                      "resamples": suite.resamples, "confidence": 0.95},
         "users": sample, "metrics": metrics, "best_trained_baseline": best, "paired": comparisons,
-        "interarec": info, "revision": git_revision(), "seconds": round(time.perf_counter() - started, 1),
+        "interarec": info, "revision": revision, "seconds": round(time.perf_counter() - started, 1),
         "per_user": {m: {r.case_id: r.values["hr@10"] for r in records if r.method == m} for m in names},
     }
     results = []
