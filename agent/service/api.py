@@ -180,12 +180,17 @@ def create_app(settings: Settings, config: ServiceConfig) -> BodyLimit:
             body["duplicate_of"] = f"{shopper}/{sequence}"
             if await run_in_threadpool(service.store.processed_upto, shop, shopper) >= sequence:
                 return body
-            # The original is not processed yet: make sure its job is queued (a no-op when it is), so a frame
-            # that was stored but not queued (Redis was down) is queued when the client sends it again.
+            # The original is not processed yet: make sure a job will cover it (none is added when one waits),
+            # so a frame that was stored but not queued (Redis was down) is queued when the client sends it again.
         try:
             await service.pool.hsetnx(queue.arrivals_key(shop, shopper), str(sequence), repr(time.time()))
-            job = await service.pool.enqueue_job("process_frame", shop, shopper, sequence,
-                                                 _job_id=queue.job_id(shop, shopper, sequence))
+            job = None
+            job_id = queue.job_id(shop, shopper, sequence)
+            # One waiting job per shopper: it reads every frame stored by now, this one included.
+            if await queue.claim_pending(service.pool, shop, shopper, job_id):
+                job = await service.pool.enqueue_job("process_frame", shop, shopper, sequence, _job_id=job_id)
+            else:
+                service.metrics.coalesced.labels(shop).inc()
         except redis_lib.RedisError as exc:
             log.warning("frame %s/%s #%d stored, not queued: Redis unreachable: %s", shop, shopper, sequence, exc)
             raise HTTPException(503, "the frame was stored but could not be queued (the queue, Redis, is "
@@ -263,6 +268,6 @@ def create_app(settings: Settings, config: ServiceConfig) -> BodyLimit:
         finally:
             if locked:
                 await service.pool.eval(queue.RELEASE_LOCK, 1, key, token)
-            await service.pool.delete(queue.arrivals_key(shop, shopper))
+            await service.pool.delete(queue.arrivals_key(shop, shopper), queue.pending_key(shop, shopper))
 
     return BodyLimit(app, config.max_body_bytes)

@@ -63,6 +63,8 @@ class ApiMetrics:
                                  registry=self.registry)
         self.duplicates = Counter("interarec_frames_duplicate", "Accepted frames that duplicate an earlier one "
                                   "of the shopper, so not processed again", ["shop"], registry=self.registry)
+        self.coalesced = Counter("interarec_frames_joined_waiting_job", "Frames queued no job of their own: "
+                                 "their shopper's waiting job reads them too", ["shop"], registry=self.registry)
         self.refused = Counter("interarec_requests_refused", "Requests refused, by reason", ["reason"],
                                registry=self.registry)
         self.registry.register(WorkerCollector(redis_sync, queue_name))

@@ -1,5 +1,6 @@
-"""What the API and the workers share in Redis besides arq's own keys: a lock per shopper, the arrival times of
-frames not yet covered by a result, the result events, the workers' heartbeats and the workers' counters."""
+"""What the API and the workers share in Redis besides arq's own keys: a lock per shopper, a marker naming the
+shopper's job that waits to run, the arrival times of frames not yet covered by a result, the result events, the
+workers' heartbeats and the workers' counters."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import uuid
 
 import redis
 from arq import Retry
+from arq.constants import job_key_prefix
 
 PREFIX = "interarec:"
 METRICS = PREFIX + "metrics"  # hash: processed, failed (tries that raised or timed out), given_up
@@ -21,7 +23,8 @@ LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
 WORKER_TTL_S = 15
 RETRIED_ERRORS = [redis.ConnectionError, redis.TimeoutError]  # Redis restarting or unreachable
 
-# Deletes the lock only if it still holds our token: a lock that expired and was taken by another worker stays.
+# Deletes the lock (or the pending marker) only if it still holds our token: a lock that expired and was taken by
+# another worker stays.
 RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
@@ -35,8 +38,38 @@ def chat_thread_id(shop: str, shopper: str) -> str:
 
 
 def job_id(shop: str, shopper: str, sequence: int) -> str:
-    """One arq job per frame; the id makes enqueueing the same frame twice a no-op."""
-    return f"frame:{shop}/{shopper}/{sequence}"
+    """A new job's id: the shopper and the frame that queued it, and a part of its own (a frame posted again
+    may need a second job while the first one runs: see PENDING)."""
+    return f"frame:{shop}/{shopper}/{sequence}:{uuid.uuid4().hex[:12]}"
+
+
+def pending_key(shop: str, shopper: str) -> str:
+    """Names the shopper's job that has not started reading frames yet (see CLAIM_PENDING)."""
+    return f"{PREFIX}pending:{scope(shop, shopper)}"
+
+
+# At most one waiting job per shopper: a job reads every frame stored before it starts, so a frame posted while
+# one waits needs none of its own. The API claims the marker for a new job unless it names a job arq still holds
+# (its job key exists); a marker left by an enqueue that never happened (Redis lost it) is taken over. The job
+# drops the marker (RELEASE_LOCK: only if it still names it) once it holds the shopper's lock and before it reads
+# the frames, so a frame posted from then on queues a job of its own. 1: enqueue the job; 0: the waiting one
+# covers the frame.
+CLAIM_PENDING = """
+local current = redis.call('get', KEYS[1])
+if current and redis.call('exists', ARGV[2] .. current) == 1 then return 0 end
+redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
+"""
+PENDING_TTL_S = 86_400  # arq's own expiry of a job; the marker only has to outlive its job
+
+
+async def claim_pending(redis, shop: str, shopper: str, job: str) -> bool:
+    """True when ``job`` is now the shopper's waiting job and must be enqueued; False when one waits already."""
+    return bool(await redis.eval(CLAIM_PENDING, 1, pending_key(shop, shopper), job, job_key_prefix, PENDING_TTL_S))
+
+
+async def release_pending(redis, shop: str, shopper: str, job: str) -> None:
+    await redis.eval(RELEASE_LOCK, 1, pending_key(shop, shopper), job)
 
 
 def process_name() -> str:

@@ -1,9 +1,11 @@
 """`interarec worker`: one arq worker that turns queued frames into recommendations.
 
-Each queued frame is a job. A job takes its shopper's lock in Redis (so no two workers work on one shopper),
+A shopper has at most one job waiting at a time (queue.CLAIM_PENDING): a frame posted while one waits queues
+none, since that job reads every frame stored before it starts. A job takes its shopper's lock in Redis (so no two
+workers work on one shopper), drops the shopper's pending marker (from then on a new frame queues a new job),
 reads every frame of the shopper stored so far, runs the pipeline from summarise on (agent/pipeline.py) and
 commits the result with the sequence of the newest frame it covered. Results therefore follow the frames in
-order and never go back; a job whose frame an earlier job already covered acknowledges at once. A job returns,
+order and never go back; a job that finds the newest frame covered already acknowledges at once. A job returns,
 which is when arq removes it from the queue, only after its result is committed: a worker killed mid-frame
 leaves the job in the queue, and arq gives it to another worker once the dead one's claim expires
 (``ServiceConfig.claim_s`` + 10 s); its lock expires at the same time.
@@ -78,12 +80,9 @@ def compute(ctx: dict[str, Any], shop: str, shopper: str) -> dict[str, Any] | No
 
 
 async def process_frame(ctx: dict[str, Any], shop: str, shopper: str, sequence: int) -> str:
-    """The arq job of one frame."""
-    store: ServiceStore = ctx["store"]
-    if store.shopper(shop, shopper) is None:
-        return "erased"
-    if store.processed_upto(shop, shopper) >= sequence:
-        return "covered"
+    """The arq job of a shopper's frames (queued by frame ``sequence``; it covers every frame stored before it
+    reads them). It decides nothing before it has dropped the pending marker: a frame posted meanwhile counted on
+    this job to read it."""
     config: ServiceConfig = ctx["config"]
     redis = ctx["redis"]
     if not await catalog_reachable(ctx):
@@ -91,6 +90,7 @@ async def process_frame(ctx: dict[str, Any], shop: str, shopper: str, sequence: 
         raise Retry(defer=config.catalog_retry_s)  # waiting is not failing: the frame keeps its retries
     try:
         async with queue.shopper_lock(redis, shop, shopper, config.claim_s, config.lock_retry_s):
+            await queue.release_pending(redis, shop, shopper, ctx.get("job_id", ""))
             outcome = await asyncio.wait_for(asyncio.to_thread(compute, ctx, shop, shopper), config.job_timeout_s)
     except Retry:
         raise

@@ -5,6 +5,7 @@ come back ranked and explained, in order, and erasing a shopper erases what was 
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 
@@ -95,6 +96,42 @@ def test_posted_frames_become_ranked_explained_recommendations_in_order(api, wor
     blobs = api_blobs(api)
     assert not blobs, blobs
     assert not redis.Redis.from_url(redis_server.url).keys("interarec:arrived:*")
+
+
+def test_frames_posted_while_a_shoppers_job_waits_share_that_job(api, worker, watch_pages, redis_server):
+    """The queue holds at most one waiting job per shopper: frames posted while it waits add none, and it
+    covers them all when it runs; a frame posted after it ran gets a job of its own."""
+    from agent.service.config import QUEUE_NAME
+
+    http = client(api)
+    db = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    early, later = watch_pages[:-1], watch_pages[-1]
+    last = len(early) - 1
+    worker.process.send_signal(signal.SIGSTOP)  # the jobs wait in the queue
+    try:
+        answers = [post(http, "cy", frame) for frame in early]
+        assert [a.status_code for a in answers] == [202] * len(early)
+        assert [a.json()["sequence"] for a in answers] == list(range(len(early)))
+        assert all(a.json()["queued"] for a in answers)  # every frame will be read
+        jobs = [j for j in db.zrange(QUEUE_NAME, 0, -1) if j.startswith("frame:shop-a/cy/")]
+        assert len(jobs) == 1 and jobs[0].startswith("frame:shop-a/cy/0:")
+        assert post(http, "dee", early[0]).status_code == 202  # another shopper has a job of their own
+        assert len([j for j in db.zrange(QUEUE_NAME, 0, -1) if j.startswith("frame:shop-a/")]) == 2
+    finally:
+        worker.process.send_signal(signal.SIGCONT)
+    body = wait_for(http, "cy", last)
+    assert body["processed_upto"] == last and body["status"] == "current" and body["recommendations"]
+    assert not db.exists("interarec:arrived:shop-a/cy")  # every frame's latency observed: all covered
+    assert not db.exists("interarec:pending:shop-a/cy")  # the job dropped its marker when it started
+    metrics = http.get("/metrics").text
+    assert f'interarec_frames_joined_waiting_job_total{{shop="shop-a"}} {last}.0' in metrics
+    wait_for(http, "dee", 0)
+    # After the job: a new frame queues a job of its own and is processed.
+    answer = post(http, "cy", later).json()
+    assert answer["sequence"] == last + 1 and answer["queued"] and answer["duplicate_of"] is None
+    assert wait_for(http, "cy", last + 1)["status"] == "current"
+    for shopper in ("cy", "dee"):
+        assert http.delete(f"/v1/shoppers/{shopper}").status_code == 200
 
 
 def api_blobs(api) -> list[str]:

@@ -140,7 +140,8 @@ def test_a_worker_killed_mid_frame_loses_nothing_and_another_processes_the_frame
         victim.process.wait(timeout=10)
         killed_at = time.monotonic()
         assert processed_upto(http, "kim") == -1, "the frame was finished before the kill: nothing was tested"
-        assert frame_jobs(redis_server.url, "kim") == ["frame:shop-a/kim/0"]  # not acknowledged: still queued
+        jobs = frame_jobs(redis_server.url, "kim")  # not acknowledged: still queued
+        assert len(jobs) == 1 and jobs[0].startswith("frame:shop-a/kim/0:")
 
         body = wait_for(http, "kim", 0, timeout_s=TAKEOVER_S + 60)
         waited = time.monotonic() - killed_at
@@ -171,7 +172,7 @@ def test_redis_restarted_keeps_accepted_frames_and_the_api_says_503_meanwhile(en
             for frame in watch_pages[1:]:
                 assert post(http, "rae", frame).status_code == 202
             last = len(watch_pages) - 1
-            assert len(frame_jobs(redis_server.url, "rae")) == last
+            assert len(frame_jobs(redis_server.url, "rae")) == 1  # one waiting job reads them all
 
             redis_server.stop()
             down = post(http, "rae", watch_pages[0])
@@ -188,7 +189,7 @@ def test_redis_restarted_keeps_accepted_frames_and_the_api_says_503_meanwhile(en
             assert http.get("/metrics").status_code == 200
 
             redis_server.start()  # same port and directory: the append-only file is read back
-            assert len(frame_jobs(redis_server.url, "rae")) == last
+            assert len(frame_jobs(redis_server.url, "rae")) == 1
             assert post(http, "rae", watch_pages[0]).status_code == 202  # the API reconnects by itself
         finally:
             worker.process.send_signal(signal.SIGCONT)
@@ -237,7 +238,7 @@ def test_the_catalog_down_shows_in_readyz_and_frames_wait_for_it(env, fleet, wat
                 assert post(http, "cat", frame).status_code == 202  # accepted: they wait in the queue
             time.sleep(5)  # the worker tries them meanwhile and finds the catalog unreachable
             assert processed_upto(http, "cat") == 0
-            assert len(frame_jobs(redis_server.url, "cat")) == len(watch_pages) - 1
+            assert len(frame_jobs(redis_server.url, "cat")) == 1  # the waiting job, that covers them all
         finally:
             chroma.start()  # same port, same directory
         body = wait_for(http, "cat", len(watch_pages) - 1, timeout_s=60)

@@ -112,13 +112,34 @@ def test_a_key_past_its_rate_limit_gets_429_with_retry_after(service_env, redis_
 
 
 def test_a_full_queue_pushes_back_with_429_and_stores_nothing(service_env, redis_server):
+    db = redis.Redis.from_url(redis_server.url)
     with ApiServer(max_queue=2) as api:  # no worker runs: the queue only fills
         http = client(api)
         assert [post(http, "q", noise_png(seed)).status_code for seed in (1, 2)] == [202, 202]
-        refused = post(http, "q", noise_png(3))
+        assert db.zcard(QUEUE_NAME) == 1  # q's second frame waits with q's first job
+        assert post(http, "r", noise_png(3)).status_code == 202
+        refused = post(http, "s", noise_png(4))
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
         assert http.get("/v1/shoppers/q/recommendations").json()["frames"] == 2
-        assert redis.Redis.from_url(redis_server.url).zcard(QUEUE_NAME) == 2
+        assert http.get("/v1/shoppers/s/recommendations").status_code == 404
+        assert db.zcard(QUEUE_NAME) == 2
+
+
+def test_a_pending_marker_whose_job_is_gone_does_not_hold_frames_back(service_env, redis_server):
+    """A marker left without its job (the enqueue after it never happened) must not stop the shopper's frames
+    from being queued: the next frame queues a job."""
+    db = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    with ApiServer() as api:  # no worker runs
+        http = client(api)
+        db.set("interarec:pending:shop-a/lost", "frame:shop-a/lost/0:gone")
+        assert post(http, "lost", noise_png(5)).json()["queued"] is True
+        jobs = db.zrange(QUEUE_NAME, 0, -1)
+        assert len(jobs) == 1 and jobs[0].startswith("frame:shop-a/lost/0:") and jobs[0] != "frame:shop-a/lost/0:gone"
+        assert db.get("interarec:pending:shop-a/lost") == jobs[0]
+        assert post(http, "lost", noise_png(6)).json()["queued"] is True  # covered by the waiting job
+        assert db.zcard(QUEUE_NAME) == 1
+        assert http.delete("/v1/shoppers/lost").status_code == 200
+        assert not db.exists("interarec:pending:shop-a/lost")
 
 
 def test_form_fields_and_personal_details_are_dropped_from_posted_text_layers(service_env, redis_server):
