@@ -17,6 +17,7 @@ from catalog.models import Product
 from tools.capture.personas import Persona
 from tools.capture.session import browse_session
 from tools.recommend.candidates import RETRIEVAL_POOL, retrieve
+from tools.recommend.catalog_terms import CatalogTerms
 from tools.recommend.constraints import constraints_from_summary
 from tools.recommend.explain import recommendations
 from tools.recommend.optimizer import select
@@ -105,10 +106,11 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         started = time.perf_counter()
         listener.stage_started("constrain")
         summary = BehaviorSummary.model_validate(state["summary"])
+        categories = {c for p in runtime.shop_products for c in p.category_path}
         constraints = constraints_from_summary(summary, k=settings.k, price_tolerance=settings.price_tolerance,
                                                catalog_currency=catalog_currency(runtime.shop_products),
-                                               catalog_categories={c for p in runtime.shop_products
-                                                                   for c in p.category_path})
+                                               catalog_categories=categories,
+                                               nearest_categories=nearest_categories(runtime, summary, categories))
         listener.stage_finished("constrain", ", ".join(constraints.categories) or "no category")
         return {
             "constraints": constraints.model_dump(),
@@ -150,6 +152,16 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
     graph.add_edge("constrain", "recommend")
     graph.add_edge("recommend", END)
     return graph.compile()
+
+
+def nearest_categories(runtime: Runtime, summary: BehaviorSummary, categories: set[str]) -> list[str]:
+    """The catalog's categories nearest the summary's type when that type is none of them (lexicon, then meaning),
+    so the answer can name them; empty when the type is a category or there is no type."""
+    types = summary.product_characteristics.types
+    if not types or types[0].value.casefold() in {c.casefold() for c in categories}:
+        return []
+    match = CatalogTerms.from_products(runtime.shop_products).resolve_type(types[0].value)
+    return match.categories or match.nearest
 
 
 def catalog_currency(products: list[Product]) -> str | None:

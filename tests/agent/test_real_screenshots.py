@@ -82,7 +82,7 @@ def test_imported_real_screenshots_are_read_by_ocr_and_recommended(tmp_path):
     types = summary["product_characteristics"]["types"]
     assert types and types[0]["value"].casefold() == "screen protector", types
     assert product["category"] == types[0]["value"]
-    assert any("screen protector" in note.casefold() and "not a category" in note
+    assert any("screen protector" in note.casefold() and "not a category" in note and "nearest: " in note
                for note in result["constraints"]["notes"]), result["constraints"]["notes"]
     assert "screen protector" in result["constraints"]["query"].casefold()
     assert result["recommendations"] and all(r["reasons"] for r in result["recommendations"])

@@ -42,12 +42,14 @@ def constraints_from_summary(
     catalog_currency: str | None = None,
     catalog_categories: set[str] | None = None,
     category_policy: str = "hard",
+    nearest_categories: list[str] | None = None,
 ) -> Constraints:
     """Hard: the strongest product type and the browsed price band (widened by ``price_tolerance``).
     Soft: brands and colours seen. Variety: at most ``max_per_brand`` products of one brand.
     The query mixes the type, colours and search terms for retrieval. With ``category_policy="soft"`` the type
     inferred from browsing is no filter: it stays in the query, and ``candidates.retrieve_seen`` scores it
-    (``inferred_types``). A type the shopper *asks for* in chat is set by the chat and stays a filter."""
+    (``inferred_types``). A type the shopper *asks for* in chat is set by the chat and stays a filter.
+    ``nearest_categories``: the catalog's categories nearest a type that is not one of them, named in the note."""
     if category_policy not in CATEGORY_POLICIES:
         raise ValueError(f"unknown category policy {category_policy!r}; use 'hard' or 'soft'")
     provenance: dict[str, list[str]] = {}
@@ -57,7 +59,9 @@ def constraints_from_summary(
     if types and catalog_categories is not None and types[0].value.casefold() not in {
             c.casefold() for c in catalog_categories}:
         # Not a category of this catalog: a hard filter would match nothing, so it only steers the search.
-        notes.append(f"'{types[0].value}' is not a category of the catalog: products are found by meaning instead")
+        nearest = f" (nearest: {', '.join(nearest_categories)})" if nearest_categories else ""
+        notes.append(f"'{types[0].value}' is not a category of the catalog{nearest}: "
+                     "products are found by meaning instead")
         provenance["query"] = types[0].frame_ids
     elif types and category_policy == "soft":
         notes.append(f"'{types[0].value}' was inferred from browsing: it raises a product's score, it filters none")
