@@ -115,6 +115,18 @@ def _kill_processes_with(argument: str) -> int:
     return killed
 
 
+def _stored_frames(database) -> int:
+    """Frames the capture has committed so far; 0 while the file or its schema does not exist yet (the capture
+    process creates the file a moment before its tables)."""
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(database) as db:
+            return db.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
 def test_killing_chromium_mid_session_keeps_every_frame_and_a_consistent_database(tmp_path):
     marker = f"--interarec-test-{os.getpid()}-{time.monotonic_ns()}"  # an inert switch to find our Chromium by
     env = {**os.environ, "INTERAREC_DATA_DIR": str(tmp_path / "data"),
@@ -127,10 +139,8 @@ def test_killing_chromium_mid_session_keeps_every_frame_and_a_consistent_databas
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if database.exists():
-                with sqlite3.connect(database) as db:
-                    if db.execute("SELECT COUNT(*) FROM frames").fetchone()[0] >= 4:
-                        break
+            if _stored_frames(database) >= 4:
+                break
             time.sleep(0.2)
         else:
             pytest.fail("the capture never stored 4 frames")
