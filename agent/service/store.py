@@ -12,6 +12,8 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,47 +102,48 @@ class ServiceStore:
         result = self.result(shop, shopper)
         return -1 if result is None else result.processed_upto
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction under the store's lock (BEGIN IMMEDIATE: writers wait for each other, not fail):
+        committed when the block ends unless the block rolled back itself, rolled back on any error."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+
     def commit(self, shop: str, shopper: str, session_id: str, upto: int, summary: dict[str, Any],
                recommendations: list[dict[str, Any]], unmet: list[str]) -> Result | None:
         """Store a result covering frames up to ``upto``; the version moves only when the ranked list or the
         summary changed. None (nothing stored) when the shopper was erased or re-created meanwhile, or a result
         as new is already there."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                owner = self._db.execute("SELECT session_id FROM shoppers WHERE shop = ? AND shopper = ?",
-                                         (shop, shopper)).fetchone()
-                row = self._db.execute("SELECT version, processed_upto, summary, recommendations FROM results "
-                                       "WHERE shop = ? AND shopper = ?", (shop, shopper)).fetchone()
-                if owner is None or owner[0] != session_id or (row is not None and row[1] >= upto):
-                    self._db.execute("ROLLBACK")
-                    return None
-                summary_text, recs_text = json.dumps(summary, sort_keys=True), json.dumps(recommendations)
-                changed = row is None or row[2] != summary_text or row[3] != recs_text
-                version = 1 if row is None else row[0] + int(changed)
-                now = time.time()
-                self._db.execute("INSERT OR REPLACE INTO results (shop, shopper, version, processed_upto, summary, "
-                                 "recommendations, unmet, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                 (shop, shopper, version, upto, summary_text, recs_text, json.dumps(unmet), now))
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            owner = self._db.execute("SELECT session_id FROM shoppers WHERE shop = ? AND shopper = ?",
+                                     (shop, shopper)).fetchone()
+            row = self._db.execute("SELECT version, processed_upto, summary, recommendations FROM results "
+                                   "WHERE shop = ? AND shopper = ?", (shop, shopper)).fetchone()
+            if owner is None or owner[0] != session_id or (row is not None and row[1] >= upto):
+                self._db.execute("ROLLBACK")
+                return None
+            summary_text, recs_text = json.dumps(summary, sort_keys=True), json.dumps(recommendations)
+            changed = row is None or row[2] != summary_text or row[3] != recs_text
+            version = 1 if row is None else row[0] + int(changed)
+            now = time.time()
+            self._db.execute("INSERT OR REPLACE INTO results (shop, shopper, version, processed_upto, summary, "
+                             "recommendations, unmet, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (shop, shopper, version, upto, summary_text, recs_text, json.dumps(unmet), now))
         return Result(version, upto, summary, recommendations, unmet, now)
 
     def erase(self, shop: str, shopper: str) -> dict[str, bool]:
         """Remove the shopper's rows; says which there were."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                had_result = self._db.execute("DELETE FROM results WHERE shop = ? AND shopper = ?",
-                                              (shop, shopper)).rowcount > 0
-                had_shopper = self._db.execute("DELETE FROM shoppers WHERE shop = ? AND shopper = ?",
-                                               (shop, shopper)).rowcount > 0
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            had_result = self._db.execute("DELETE FROM results WHERE shop = ? AND shopper = ?",
+                                          (shop, shopper)).rowcount > 0
+            had_shopper = self._db.execute("DELETE FROM shoppers WHERE shop = ? AND shopper = ?",
+                                           (shop, shopper)).rowcount > 0
         return {"shopper": had_shopper, "summary_and_recommendations": had_result}
