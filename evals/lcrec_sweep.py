@@ -2,7 +2,8 @@
 split, seed 0, cached pages; each variant's HR@10 and the share of targets in its candidate pool. Never reads
 test targets. Run: .venv/bin/python -m evals.lcrec_sweep USERS 'VARIANTS' where VARIANTS is a JSON list of
 {"policy": "soft"|"hard", "pool": int, "tw": type weight, "bw": base-query weight, "sm": "stan"|"vsknn"|"sknn"
-(optional session model), "sw": session weight, "mpb": null to drop the per-brand cap}."""
+(optional session model), "sw": session weight, "mpb": null to drop the per-brand cap, "lw": lexical weight,
+"brw": seen-brand weight (both 0 when absent: the embeddings only)}."""
 
 import json
 import sys
@@ -14,7 +15,8 @@ from evals.datasets import lcrec
 from evals.lcrec_run import page_frames
 from evals.run import EVAL_PACE_S
 from tools.recommend.candidates import retrieve_seen, with_session_scores
-from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_queries
+from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_brands, seen_queries
+from tools.recommend.lexical import index_for
 from tools.recommend.optimizer import select
 from tools.sessions.models import SKNN, STAN, VSKNN
 
@@ -51,7 +53,9 @@ def main() -> None:
             cons = constraints_from_summary(summary, k=10, category_policy=v["policy"])
             types = inferred_types(summary) if v["policy"] == "soft" else None
             cands = retrieve_seen(rt.store, cons, seen_queries(summary), exclude_ids=list(c.viewed_ids),
-                                  pool=v["pool"], types=types, type_weight=v["tw"], base_weight=v["bw"])
+                                  pool=v["pool"], types=types, type_weight=v["tw"], base_weight=v["bw"],
+                                  lexical=index_for(products), lexical_weight=v.get("lw", 0.0),
+                                  brands=seen_brands(summary), brand_weight=v.get("brw", 0.0))
             if v.get("sm"):
                 scores = models[v["sm"]].score(list(c.viewed_ids), [x.product_id for x in cands])
                 cands = with_session_scores(cands, scores, v.get("sw", 1.0))

@@ -18,6 +18,8 @@ from tools.perception.readings import summarise_readings
 from tools.perception.screen_reader import OfflineScreenReader
 from tools.recommend.candidates import (
     BASE_QUERY_WEIGHT,
+    LEXICAL_WEIGHT,
+    SEEN_BRAND_WEIGHT,
     SEEN_POOL,
     SESSION_WEIGHT,
     TYPE_WEIGHT,
@@ -25,7 +27,8 @@ from tools.recommend.candidates import (
     retrieve_seen,
     with_session_scores,
 )
-from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_queries
+from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_brands, seen_queries
+from tools.recommend.lexical import index_for
 from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Frame
 from tools.sessions.models import SessionModel
@@ -69,7 +72,8 @@ class InteraRecMethod:
                  frame_fraction: float = 1.0, name: str | None = None, session_model: SessionModel | None = None,
                  session_weight: float = SESSION_WEIGHT, category_policy: str = "hard", query: str = "type",
                  pool: int = SEEN_POOL, type_weight: float = TYPE_WEIGHT, base_weight: float = BASE_QUERY_WEIGHT,
-                 seen_limit: int | None = None) -> None:
+                 seen_limit: int | None = None, lexical_weight: float = LEXICAL_WEIGHT,
+                 brand_weight: float = SEEN_BRAND_WEIGHT) -> None:
         if modality not in ("screens", "text", "both"):
             raise ValueError(f"unknown modality {modality!r}")
         if category_policy not in CATEGORY_POLICIES:
@@ -78,6 +82,7 @@ class InteraRecMethod:
             raise ValueError(f"unknown query {query!r}")
         self.category_policy, self.query, self.pool = category_policy, query, pool
         self.type_weight, self.base_weight, self.seen_limit = type_weight, base_weight, seen_limit
+        self.lexical_weight, self.brand_weight = lexical_weight, brand_weight
         self.runtime, self.captures = runtime, captures
         self.modality, self.frame_fraction = modality, frame_fraction
         self.session_model, self.session_weight = session_model, session_weight
@@ -114,9 +119,12 @@ class InteraRecMethod:
                                                    category_policy=self.category_policy)
             limit = {"limit": self.seen_limit} if self.seen_limit else {}
             types = inferred_types(summary, **limit) if self.category_policy == "soft" else None
+            lexical = index_for(self.runtime.shop_products) if self.lexical_weight > 0 else None
             candidates = retrieve_seen(self.runtime.store, constraints, seen_queries(summary, **limit),
                                        exclude_ids=list(case.viewed_ids), pool=self.pool, types=types,
-                                       type_weight=self.type_weight, base_weight=self.base_weight)
+                                       type_weight=self.type_weight, base_weight=self.base_weight,
+                                       lexical=lexical, lexical_weight=self.lexical_weight,
+                                       brands=seen_brands(summary, **limit), brand_weight=self.brand_weight)
             return self._rank(case, summary, used, constraints, candidates, started, summarised)
         constraints = constraints_from_summary(summary, k=k, price_tolerance=settings.price_tolerance)
         if self.category_policy == "soft" and constraints.categories:

@@ -10,7 +10,8 @@ import pytest
 from catalog.models import Product
 from catalog.store import CatalogStore
 from tools.recommend.candidates import TYPE_WEIGHT, retrieve_seen
-from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_queries
+from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_brands, seen_queries
+from tools.recommend.lexical import index_for
 from tools.schemas import BehaviorSummary, Evidence, ProductCharacteristics, SeenProduct
 
 MICRO = ["Lab", "Microscopes"]
@@ -95,3 +96,52 @@ def test_retrieve_seen_keeps_hard_filters_and_the_pool(store):
     assert got and all("Microscopes" in c.category_path for c in got)
     assert len(retrieve_seen(store, constraints_from_summary(summary, category_policy="soft"), seen_queries(summary),
                              pool=2)) == 2
+
+
+def test_seen_brands_are_recency_shares_of_all_recent_products():
+    summary = seen(("a pipette", "Pipettes"), ("a microscope", "Microscopes"), ("gloves", None))
+    rows = [p.model_copy(update={"brand": b}) for p, b in zip(summary.products_seen, ["Pipo", "Optix", None])]
+    shares = seen_brands(summary.model_copy(update={"products_seen": rows}))
+    total = 1 + 1 / 2 + 1 / 3  # the unbranded newest product counts in the total
+    assert shares == {"optix": pytest.approx((1 / 2) / total), "pipo": pytest.approx((1 / 3) / total)}
+    assert seen_brands(BehaviorSummary(summariser="test")) == {}
+
+
+def test_lexical_recall_brings_in_the_exact_word_match_and_keeps_the_filters(store):
+    summary = seen(("single channel 10-100", "Pipettes"))
+    soft = constraints_from_summary(summary, category_policy="soft")
+    words = index_for(PRODUCTS)
+    # Only the word match decides with weight 1: the one product holding "single channel 10-100" is the pool
+    (only,) = retrieve_seen(store, soft, seen_queries(summary), pool=1, base_weight=0, lexical=words,
+                            lexical_weight=1.0)
+    assert only.product_id == "p2" and only.similarity == pytest.approx(1.0)
+    mixed = {c.product_id: c.similarity for c in retrieve_seen(store, soft, seen_queries(summary), base_weight=0,
+                                                               lexical=words, lexical_weight=0.5)}
+    dense = {c.product_id: c.similarity for c in retrieve_seen(store, soft, seen_queries(summary), base_weight=0)}
+    bm25 = words.seen_scores(seen_queries(summary))
+    for pid in dense:
+        assert mixed[pid] == pytest.approx(0.5 * dense[pid] + 0.5 * bm25[words.position[pid]], abs=1e-5)
+    hard = constraints_from_summary(seen(("single channel 10-100", "Microscopes")))
+    assert all("Microscopes" in c.category_path
+               for c in retrieve_seen(store, hard, seen_queries(summary), lexical=words, lexical_weight=1.0))
+
+
+def test_a_brand_seen_scores_up_its_products(store):
+    summary = seen(("LED compound microscope", "Microscopes"))
+    soft = constraints_from_summary(summary, category_policy="soft")
+    plain = {c.product_id: c for c in retrieve_seen(store, soft, seen_queries(summary))}
+    branded = {c.product_id: c for c in retrieve_seen(store, soft, seen_queries(summary), brands={"Pipo": 0.5},
+                                                      brand_weight=2.0)}
+    for pid in ("p1", "p2"):
+        assert branded[pid].utility == pytest.approx(plain[pid].utility * math.exp(2.0 * 0.5))
+        assert any(m.startswith("brand seen") for m in branded[pid].matches)
+    assert branded["m2"].utility == pytest.approx(plain["m2"].utility)
+    # the brand term also orders the pool, so it decides who stays in it when the pool is cut
+    ranked = retrieve_seen(store, soft, seen_queries(summary), brands={"pipo": 1.0}, brand_weight=5.0)
+    assert [c.brand for c in ranked[:2]] == ["Pipo", "Pipo"]
+
+
+def test_the_lexical_index_is_built_once_per_catalog_content():
+    assert index_for(PRODUCTS) is index_for(list(reversed(PRODUCTS)))
+    changed = [p.model_copy(update={"title": p.title + " v2"}) if p.id == "g1" else p for p in PRODUCTS]
+    assert index_for(changed) is not index_for(PRODUCTS)

@@ -20,6 +20,7 @@ import math
 
 from catalog.models import Product
 from catalog.store import CatalogStore, SearchFilters
+from tools.recommend.lexical import LexicalIndex, passes
 from tools.recommend.relaxation import HardFilter
 from tools.schemas import Candidate, Constraints
 
@@ -31,6 +32,8 @@ RETRIEVAL_POOL = 60
 SEEN_POOL = 300  # candidates kept from the seen-title queries (recall vs time: docs/real-shoppers.md)
 TYPE_WEIGHT = 1.0  # utility of a candidate in the browsed types, times the types' share (soft category policy)
 BASE_QUERY_WEIGHT = 0.5  # the constraints' own query (type, colours, searches) beside the seen titles
+LEXICAL_WEIGHT = 0.5  # share of the BM25 word match in a seen-title candidate's similarity (the rest: embeddings)
+SEEN_BRAND_WEIGHT = 0.5  # score of a candidate of a brand seen, times the brand's share of the recent products
 
 
 def filters_for(constraints: Constraints, exclude_ids: list[str] = ()) -> SearchFilters:
@@ -136,34 +139,66 @@ def retrieve(
 def retrieve_seen(
     store: CatalogStore, constraints: Constraints, seen: list[tuple[str, float]], exclude_ids: list[str] = (),
     pool: int = SEEN_POOL, types: dict[str, float] | None = None, type_weight: float = TYPE_WEIGHT,
-    base_weight: float = BASE_QUERY_WEIGHT,
+    base_weight: float = BASE_QUERY_WEIGHT, lexical: LexicalIndex | None = None,
+    lexical_weight: float = LEXICAL_WEIGHT, brands: dict[str, float] | None = None,
+    brand_weight: float = SEEN_BRAND_WEIGHT,
 ) -> list[Candidate]:
     """Candidates found from what the shopper saw: one search per (title, weight) in ``seen`` plus the
-    constraints' query (``base_weight``), each under the hard filters; a product's similarity is the weighted
-    mean of its similarities to the queries (0 where a query did not return it), the best ``pool`` kept.
-    ``types`` (type -> share, ``constraints.inferred_types``) adds ``type_weight * share`` utility to products
-    whose category path holds that type: the inferred type as a score term, not a filter."""
+    constraints' query (``base_weight``), each under the hard filters. A product's dense similarity is the
+    weighted mean of its embedding similarities to the queries (0 where a query did not return it). With
+    ``lexical`` (a BM25 index of the catalog) the same queries are also matched word for word over the whole
+    catalog (``LexicalIndex.seen_scores``) and the similarity is ``(1 - lexical_weight) * dense + lexical_weight
+    * lexical``: exact title words (model numbers, materials, brands in titles) that embeddings blur.
+    ``brands`` (brand -> share, ``constraints.seen_brands``) adds ``brand_weight * share`` to the score of
+    products of a brand the shopper looked at. The best ``pool`` by that score are kept. ``types`` (type ->
+    share, ``constraints.inferred_types``) adds ``type_weight * share`` utility to products whose category path
+    holds that type: the inferred type as a score term, not a filter."""
     queries = [(q, w) for q, w in seen if q.strip() and w > 0]
     if constraints.query.strip() and base_weight > 0 or not queries:
         queries.append((constraints.query, base_weight if queries else 1.0))
     filters = filters_for(constraints, exclude_ids)
     total = sum(w for _, w in queries)
-    fused: dict[str, float] = {}
+    dense: dict[str, float] = {}
     products: dict[str, Product] = {}
     for query, weight in queries:
         for hit in store.search(query, filters, limit=pool):
             products.setdefault(hit.product.id, hit.product)
-            fused[hit.product.id] = fused.get(hit.product.id, 0.0) + weight * hit.similarity / total
-    best = sorted(fused, key=lambda pid: (-round(fused[pid], 9), pid))[:pool]
+            dense[hit.product.id] = dense.get(hit.product.id, 0.0) + weight * hit.similarity / total
+    words: dict[str, float] = {}
+    if lexical is not None and lexical_weight > 0:
+        scores = lexical.seen_scores(queries)
+        for i in sorted(range(len(scores)), key=lambda i: (-scores[i], lexical.ids[i])):
+            if scores[i] <= 0 or len(words) >= pool:
+                break
+            if passes(lexical.products[i], filters):
+                words[lexical.ids[i]] = float(scores[i])
+                products.setdefault(lexical.ids[i], lexical.products[i])
+        for pid in dense:  # a product the embeddings found has a word score too, maybe below the lexical pool
+            if pid not in words and pid in lexical.position:
+                words[pid] = float(scores[lexical.position[pid]])
+        mix = lexical_weight
+    else:
+        mix = 0.0
+    similarity = {pid: (1 - mix) * dense.get(pid, 0.0) + mix * words.get(pid, 0.0) for pid in products}
+    brand_share = {b.casefold(): s for b, s in (brands or {}).items()}
+
+    def seen_brand(pid: str) -> float:
+        return brand_share.get((products[pid].brand or "").strip().casefold(), 0.0)
+
+    score = {pid: similarity[pid] + brand_weight * seen_brand(pid) for pid in products}
+    best = sorted(score, key=lambda pid: (-round(score[pid], 9), pid))[:pool]
     shares = {t.casefold(): s for t, s in (types or {}).items()}
     top_price = constraints.max_price or max((products[p].price or 0.0 for p in best), default=0.0)
     candidates = []
     for pid in best:
         product = products[pid]
         in_type = sum(shares.get(c.casefold(), 0.0) for c in dict.fromkeys(product.category_path))
-        matches = {f"type browsed ({in_type:.2f} of the recent products)": []} if in_type else None
-        candidates.append(candidate(product, fused[pid], constraints, top_price, bonus=type_weight * in_type,
-                                    matches=matches))
+        matches = {f"type browsed ({in_type:.2f} of the recent products)": []} if in_type else {}
+        if seen_brand(pid):
+            matches[f"brand seen ({seen_brand(pid):.2f} of the recent products)"] = []
+        candidates.append(candidate(product, similarity[pid], constraints, top_price,
+                                    bonus=type_weight * in_type + brand_weight * seen_brand(pid),
+                                    matches=matches or None))
     check = HardFilter(constraints)  # the ones Chroma cannot express: excluded brands and colours
     return [c for c in candidates if check.ok(c)]
 

@@ -34,6 +34,19 @@ def inferred_types(summary: BehaviorSummary, limit: int = SEEN_QUERIES) -> dict[
     return {name: w / total for name, w in weights.items()}
 
 
+def seen_brands(summary: BehaviorSummary, limit: int = SEEN_QUERIES) -> dict[str, float]:
+    """Each brand read on the newest products seen -> its share of their recency weights (those of
+    ``seen_queries``); products without a brand count in the total, so one branded product of five weighs less."""
+    newest = [p for p in reversed(summary.products_seen) if p.title.strip()][:limit]
+    weights: dict[str, float] = {}
+    for d, product in enumerate(newest):
+        if product.brand and product.brand.strip():
+            key = product.brand.strip().casefold()
+            weights[key] = weights.get(key, 0.0) + 1.0 / (1 + d)
+    total = sum(1.0 / (1 + d) for d in range(len(newest)))
+    return {name: w / total for name, w in weights.items()} if total else {}
+
+
 def constraints_from_summary(
     summary: BehaviorSummary,
     k: int = 5,

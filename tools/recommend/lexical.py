@@ -9,9 +9,10 @@ asked for, from what the catalog records (attribute first, then the title).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -54,6 +55,18 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25()
         self._bm25.index([tokens(product_text(p)) or ["_"] for p in self.products], show_progress=False)
 
+    def seen_scores(self, queries: Sequence[tuple[str, float]]) -> np.ndarray:
+        """Per product, the weighted mean over ``queries`` (text, weight) of its BM25 score divided by that
+        query's best score: 1 for the product matching a query best, so queries of different lengths weigh alike."""
+        total = np.zeros(len(self.ids), dtype=np.float32)
+        weights = sum(w for _, w in queries if w > 0)
+        for query, weight in queries:
+            scores = self.scores(query)
+            top = float(scores.max()) if len(scores) else 0.0
+            if weight > 0 and top > 0:
+                total += (weight / weights) * scores / top
+        return total
+
     def scores(self, query: str) -> np.ndarray:
         terms = tokens(query)
         if not terms:
@@ -72,6 +85,25 @@ class LexicalIndex:
             if filters is None or passes(product, filters):
                 hits.append((product, float(scores[i])))
         return hits
+
+
+_INDEXES: dict[str, LexicalIndex] = {}
+_KEPT = 4  # catalogs whose index is kept in memory (a process sees one or two)
+
+
+def index_for(products: Iterable[Product]) -> LexicalIndex:
+    """The BM25 index of these products, built once per catalog content (the hash of every indexed text), so
+    callers that recommend again and again do not rebuild it (about 0.2 s for 4,344 products)."""
+    products = list(products)
+    digest = hashlib.sha256()
+    for p in sorted(products, key=lambda p: p.id):
+        digest.update(f"{p.id}\x1f{product_text(p)}\x1e".encode())
+    key = digest.hexdigest()
+    if key not in _INDEXES:
+        if len(_INDEXES) >= _KEPT:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[key] = LexicalIndex(products)
+    return _INDEXES[key]
 
 
 def passes(product: Product, f: SearchFilters) -> bool:
