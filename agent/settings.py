@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         None, gt=0, le=3600, description="One frame's processing on a worker before it counts as failed (default 60)")
     service_frame_retries: int | None = Field(
         None, ge=0, le=100, description="Retries of a frame that failed or timed out before it is given up (default 3)")
+    server_key: str | None = Field(None, description="The shop's API key `interarec watch --server` sends")
+    onnx_threads: int | None = Field(
+        None, ge=1, le=256, description="onnxruntime threads of each model session (OCR, embedder); unset = "
+                                        "onnxruntime's default for OCR (one per core), 2 for the embedder")
     session_model_path: Path | None = Field(
         None, description="Session model file for re-ranking (default: DATA_DIR/session-models/catalog.json)")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset = offline")

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from agent.mllm.summariser import MllmSummariser
 from agent.settings import Settings
+from catalog import embedding
 from catalog.files import DEMO_IMAGES, DEMO_PRODUCTS, load_products
 from catalog.models import Product
 from catalog.store import CatalogStore
@@ -146,7 +147,8 @@ def build_summariser(settings: Settings, brands: list[str], categories: list[str
 def offline_reader(settings: Settings, brands: list[str], categories: list[str],
                    frames: FrameStore | None = None) -> OfflineScreenReader:
     return OfflineScreenReader(brands=brands, categories=categories,
-                               ocr=RapidOcrReader(cache_path=settings.data_dir / "ocr-cache.sqlite"),
+                               ocr=RapidOcrReader(cache_path=settings.data_dir / "ocr-cache.sqlite",
+                                                  threads=settings.onnx_threads),
                                text_layers=frames.text_layer if frames is not None else None)
 
 
@@ -205,6 +207,7 @@ def build_runtime(settings: Settings, products: list[Product] | None = None, ima
     give it its own ``catalog_dir``, since the store is shared by everything that opens it."""
     images = images or DEMO_IMAGES  # a catalog without photos never asks the shop for one
     products = products if products is not None else load_products(DEMO_PRODUCTS)
+    embedding.use_threads(settings.onnx_threads)  # before the first text is embedded
     store = open_store(settings)
     ensure_demo_catalog(store, products)
     brands = sorted({p.brand for p in products if p.brand})

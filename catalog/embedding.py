@@ -27,6 +27,7 @@ class _MiniLM:
 
     _instance: _MiniLM | None = None
     _lock = threading.Lock()
+    threads = 2  # onnxruntime intra-op threads of the session (use_threads changes it)
 
     def __init__(self, threads: int) -> None:
         import onnxruntime
@@ -38,6 +39,8 @@ class _MiniLM:
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1  # one model run at a time: no inter-op pool
+        self.threads = threads
         options.log_severity_level = 3
         # Idle threads sleep instead of spinning: on a busy 2-core machine spinning halved throughput
         # (54 against 115 texts/s measured beside other work; on an idle machine the two are within noise).
@@ -47,10 +50,10 @@ class _MiniLM:
         )
 
     @classmethod
-    def shared(cls, threads: int = 2) -> _MiniLM:
+    def shared(cls) -> _MiniLM:
         with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls(threads)
+            if cls._instance is None or cls._instance.threads != cls.threads:
+                cls._instance = cls(cls.threads)
             return cls._instance
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -74,6 +77,12 @@ class _MiniLM:
         result = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         result[order] = np.concatenate(vectors)
         return result
+
+
+def use_threads(threads: int | None) -> None:
+    """The session's thread count from now on (None: the default, 2). Several processes sharing a machine's cores
+    (service workers, each pinned to its own) set 1; the session is built again if it was built with another."""
+    _MiniLM.threads = threads or 2
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:

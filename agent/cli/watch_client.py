@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import queue
 import threading
 import time
@@ -147,12 +146,13 @@ def _poster(client: ServiceClient, frames, work: queue.Queue, sent: list[dict], 
 
 
 def cmd_watch_server(args: argparse.Namespace, persona) -> int:  # noqa: ANN001
-    key = args.key or os.environ.get(KEY_ENV)
+    settings = settings_from(args)
+    key = args.key or settings.server_key
     if not key:
-        raise UsageError(f"--server needs the shop's API key: --key KEY or {KEY_ENV}")
+        raise UsageError(f"--server needs the shop's API key: --key KEY, {KEY_ENV} or `server_key = ...` in the "
+                         "config file")
     shopper = args.shopper or f"watch-{uuid.uuid4().hex[:12]}"
     client = ServiceClient(args.server, key, shopper)
-    settings = settings_from(args)
     frames = open_frames(settings)
     printer = _Printer(args.json_lines)
     stop, work, sent, errors = threading.Event(), queue.Queue(), [], []

@@ -17,9 +17,10 @@ from tests.conftest import free_port, requires_chromium
 from tests.service.conftest import KEYS, client
 
 
-def watch(args: list[str], data_dir, timeout_s: float = 300) -> subprocess.CompletedProcess:  # noqa: ANN001
+def watch(args: list[str], data_dir, timeout_s: float = 300, **env_vars: str) -> subprocess.CompletedProcess:  # noqa: ANN001
     env = {**os.environ, "INTERAREC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     env.pop("INTERAREC_SERVER_KEY", None)
+    env.update(env_vars)
     return subprocess.run([sys.executable, "-m", "agent.cli", "watch", *args], env=env, capture_output=True,
                           text=True, timeout=timeout_s)
 
@@ -73,3 +74,14 @@ def test_server_flags_need_server_and_a_key(tmp_path):
     assert without_server.returncode == 2 and "--server" in without_server.stderr
     without_key = watch(["--server", "http://127.0.0.1:9", "--persona", "watch-buyer"], tmp_path, timeout_s=60)
     assert without_key.returncode == 2 and "API key" in without_key.stderr
+
+
+@pytest.mark.parametrize("where", ["environment", "config file"])
+def test_the_key_comes_from_the_settings_when_no_flag_gives_it(api, tmp_path, where):
+    config = tmp_path / "config.toml"
+    config.write_text('server_key = "not-a-key-from-the-file"\n' if where == "config file" else "")
+    extra = {"INTERAREC_SERVER_KEY": "not-a-key-from-the-env"} if where == "environment" else {}
+    done = watch(["--server", api.url, "--persona", "watch-buyer"], tmp_path, timeout_s=60,
+                 INTERAREC_CONFIG=str(config), **extra)
+    # the key was sent (and refused): without one the command would stop before calling the service
+    assert done.returncode == 2 and "refused the API key" in done.stderr, done.stderr

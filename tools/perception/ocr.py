@@ -60,8 +60,10 @@ class RapidOcrReader:
 
     name = "RapidOCR (PP-OCR, onnxruntime)"
 
-    def __init__(self, cache_path: Path | None = None, line_cache_size: int = LINE_CACHE_SIZE) -> None:
+    def __init__(self, cache_path: Path | None = None, line_cache_size: int = LINE_CACHE_SIZE,
+                 threads: int | None = None) -> None:
         self._engine = None
+        self.threads = threads  # onnxruntime threads per model session; None: onnxruntime's default (one a core)
         self._lock = threading.Lock()
         self._cache = OcrCache(cache_path) if cache_path else None
         self._lines: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
@@ -77,10 +79,14 @@ class RapidOcrReader:
             from rapidocr import RapidOCR
 
             # Screens have no rotated text, so the angle classifier is skipped.
-            engine = RapidOCR(params={"Global.use_cls": False, "Global.log_level": "warning"})
+            params: dict[str, object] = {"Global.use_cls": False, "Global.log_level": "warning"}
+            if self.threads:  # for a session RapidOCR builds and _rebuild_session keeps
+                params |= {"EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+                           "EngineConfig.onnxruntime.inter_op_num_threads": 1}
+            engine = RapidOCR(params=params)
             logging.getLogger("RapidOCR").setLevel(logging.WARNING)
             for model in (engine._load_det_model(), engine._load_rec_model()):
-                _rebuild_session(model.session)
+                _rebuild_session(model.session, self.threads)
             self._engine = engine
         return self._engine
 
@@ -155,8 +161,9 @@ class RapidOcrReader:
         return text, score
 
 
-def _rebuild_session(model_session) -> None:  # noqa: ANN001
-    """Rebuild a model's onnxruntime session with two settings RapidOCR does not expose:
+def _rebuild_session(model_session, threads: int | None = None) -> None:  # noqa: ANN001
+    """Rebuild a model's onnxruntime session with the caller's thread count (``threads``: several workers on one
+    machine each pinned to their cores; None keeps onnxruntime's default) and two settings RapidOCR does not expose:
     - idle threads sleep instead of spinning: the reader runs beside Chromium capturing on 2 cores, and spinning
       threads take the CPU the browser needs (the embedding's session measured 54 against 115 texts/s that way);
     - no memory pattern per input shape: lines are recognised at their own widths, and onnxruntime keeps a
@@ -171,6 +178,9 @@ def _rebuild_session(model_session) -> None:  # noqa: ANN001
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1  # the sessions run sequentially: no inter-op pool is needed
     model_session.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
