@@ -116,7 +116,8 @@ class Stack:
         started = time.monotonic()
         process = self._spawn([sys.executable, "-m", "agent.cli", "worker", "-v"], log, env=env, **extra)
         client = redis.Redis.from_url(self.redis_url, decode_responses=True)
-        _wait(lambda: any(w["pid"] == process.pid for w in live_workers(client)), f"worker {number}", process, 600)
+        _wait(lambda: any(w["pid"] == process.pid and w.get("state") == "ready" for w in live_workers(client)),
+              f"worker {number}", process, 600)
         self.workers.append((process, log))
         return round(time.monotonic() - started, 1)
 

@@ -21,6 +21,8 @@ METRICS = PREFIX + "metrics"  # hash: processed, failed (tries that raised or ti
 LATENCY = PREFIX + "latency"  # hash: bucket upper bound -> count, plus "sum" and "count"
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
 WORKER_TTL_S = 15
+# A worker's "state" in its heartbeat: "starting" (loading), this (its catalog does not answer yet), "ready"
+WAITING_FOR_CATALOG = "waiting for the catalog"
 RETRIED_ERRORS = [redis.ConnectionError, redis.TimeoutError]  # Redis restarting or unreachable
 
 # Deletes the lock (or the pending marker) only if it still holds our token: a lock that expired and was taken by

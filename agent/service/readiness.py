@@ -27,7 +27,8 @@ def readiness(service: Service) -> tuple[bool, dict[str, Any]]:
     except Exception as exc:
         checks["stores"] = {"ok": False, "error": str(exc)}
     checks["catalog"] = catalog_check(settings, workers)
-    checks["workers"] = {"ok": True, "alive": len(workers)}  # none alive: frames wait in the queue
+    ready = sum(w.get("state", "ready") == "ready" for w in workers)
+    checks["workers"] = {"ok": True, "alive": len(workers), "ready": ready}  # none ready: frames wait in the queue
     return all(check["ok"] for check in checks.values()), checks
 
 
@@ -45,7 +46,13 @@ def catalog_check(settings: Settings, workers: list[dict]) -> dict[str, Any]:
                     "error": f"the Chroma server does not answer ({type(exc).__name__}); frames wait for it"}
     if not workers:
         return {"ok": True, "embedded": str(settings.catalog_path), "note": "no worker has opened it yet"}
-    # Each worker's heartbeat says whether its last catalog check answered.
-    ok = all(w.get("catalog_ok", w.get("catalog_products", 0) > 0) for w in workers)
-    return {"ok": ok, "embedded": str(settings.catalog_path),
-            "products": max(w.get("catalog_products", 0) for w in workers)}
+    # Each ready worker's heartbeat says whether its last catalog check answered; a worker still loading has not
+    # opened the store yet and says nothing about it, one waiting for it says why.
+    waiting = [w for w in workers if w.get("state") == queue.WAITING_FOR_CATALOG]
+    ok = not waiting and all(w.get("catalog_ok", w.get("catalog_products", 0) > 0) for w in workers
+                             if w.get("state", "ready") == "ready")
+    found: dict[str, Any] = {"ok": ok, "embedded": str(settings.catalog_path),
+                             "products": max(w.get("catalog_products", 0) for w in workers)}
+    if waiting:
+        found["error"] = f"{len(waiting)} worker(s) waiting for the catalog: {waiting[0].get('why', '')}"
+    return found

@@ -14,14 +14,18 @@ Failures are handled here, not by arq: arq retries a job only when it raises ``R
 its own timeout ends a job for good (the frame would be dropped). So a frame has its own timeout
 (``job_timeout_s``); one that raised or timed out is retried ``frame_retries`` times with a growing delay, then
 given up (counted; the shopper's next frame covers it). A frame that finds the catalog unreachable waits for it
-without using up its retries. Redis going away is ridden out for ``redis_wait_s`` (the connection retries)."""
+without using up its retries. Redis going away is ridden out for ``redis_wait_s`` (the connection retries).
+A worker started while the catalog does not answer waits for it before it takes any job: its heartbeat (and so
+/readyz) says the catalog is not ready, and the frames stay queued."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import sys
 import time
 from typing import Any
 
@@ -38,7 +42,8 @@ from agent.service.chat import chat_turn
 from agent.service.config import ServiceConfig
 from agent.service.store import ServiceStore
 from agent.settings import Settings
-from agent.wiring import build_runtime
+from agent.wiring import Runtime, build_runtime
+from catalog.store import CatalogError
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +131,7 @@ async def _failed(ctx: dict[str, Any], shop: str, shopper: str, sequence: int, e
 CATALOG_CHECK_S = 3.0
 
 
-def _catalog_answers(runtime, settings: Settings) -> bool:
+def _catalog_answers(runtime: Runtime | None, settings: Settings) -> bool:
     if settings.chroma_url:  # the server's heartbeat: quick, and bounded (Chroma's own client waits unbounded)
         try:
             httpx.get(f"{settings.chroma_url.rstrip('/')}/api/v2/heartbeat", timeout=CATALOG_CHECK_S
@@ -134,28 +139,67 @@ def _catalog_answers(runtime, settings: Settings) -> bool:
             return True
         except httpx.HTTPError:
             return False
+    if runtime is None:  # the embedded store is not open yet (the worker is still waiting for it)
+        return False
     try:
         return runtime.store.count() > 0
-    except Exception:
+    except CatalogError:  # the store's own errors (locked, damaged, unreadable) come as CatalogError
         return False
 
 
 async def catalog_reachable(ctx: dict[str, Any]) -> bool:
     try:
-        return await asyncio.wait_for(asyncio.to_thread(_catalog_answers, ctx["runtime"], ctx["settings"]),
+        return await asyncio.wait_for(asyncio.to_thread(_catalog_answers, ctx.get("runtime"), ctx["settings"]),
                                       CATALOG_CHECK_S + 1)
     except TimeoutError:
         return False
 
 
-async def _heartbeat(ctx: dict[str, Any]) -> None:
-    """The worker's entry in Redis (read by /readyz and /metrics), with whether it reaches the catalog."""
-    redis = ctx["redis"]
+def _open_runtime(settings: Settings) -> Runtime:
+    runtime = build_runtime(settings)
+    try:
+        runtime.store.load_filter_index()
+    except BaseException:
+        runtime.close()
+        raise
+    return runtime
+
+
+async def runtime_when_catalog_answers(settings: Settings, retry_s: float, identity: dict[str, Any]) -> Runtime:
+    """The worker's runtime, built once the catalog answers: a catalog server that is down (or an embedded store
+    another process holds) is waited for, said once on stderr (and again when the reason changes) and in the
+    worker's heartbeat (``identity``: its state and why)."""
+    said = None
     while True:
         try:
-            ctx["identity"]["catalog_ok"] = await catalog_reachable(ctx)
-            await redis.set(queue.worker_key(ctx["identity"]["name"]), json.dumps(ctx["identity"]),
-                            ex=queue.WORKER_TTL_S)
+            runtime = await asyncio.to_thread(_open_runtime, settings)
+        except CatalogError as exc:
+            reason = str(exc).splitlines()[0]
+            if reason != said:
+                print(f"interarec worker: catalog not ready, waiting (tried every {retry_s:g} s): {reason}",
+                      file=sys.stderr, flush=True)
+                said = reason
+                identity.update(state=queue.WAITING_FOR_CATALOG, why=reason)
+            await asyncio.sleep(retry_s)
+            continue
+        if said is not None:
+            print("interarec worker: the catalog answers; starting", file=sys.stderr, flush=True)
+            identity.pop("why", None)
+        identity["state"] = "starting"
+        return runtime
+
+
+async def _beat(ctx: dict[str, Any]) -> None:
+    """The worker's entry in Redis (read by /readyz and /metrics), with whether it reaches the catalog."""
+    ctx["identity"]["catalog_ok"] = await catalog_reachable(ctx)
+    await ctx["redis"].set(queue.worker_key(ctx["identity"]["name"]), json.dumps(ctx["identity"]),
+                           ex=queue.WORKER_TTL_S)
+
+
+async def _heartbeat(ctx: dict[str, Any]) -> None:
+    while True:
+        try:
+            await _beat(ctx)
         except redis_lib.RedisError as exc:  # Redis restarting: the next beat tries again
             log.warning("heartbeat: Redis unreachable: %s", exc)
         await asyncio.sleep(queue.WORKER_TTL_S / 3)
@@ -174,20 +218,24 @@ def make_worker(settings: Settings, config: ServiceConfig, *, burst: bool = Fals
     """An arq worker (not started) that builds its runtime once, at startup."""
 
     async def startup(ctx: dict[str, Any]) -> None:
-        runtime = await asyncio.to_thread(build_runtime, settings)
-        await asyncio.to_thread(runtime.store.load_filter_index)
+        # The heartbeat first: while the catalog is awaited, /readyz sees a live worker that cannot reach it.
+        ctx.update(config=config, settings=settings)
+        ctx["identity"] = {"name": queue.process_name(), "pid": os.getpid(), "state": "starting", "catalog_ok": False}
+        ctx["heartbeat"] = asyncio.create_task(_heartbeat(ctx))
+        runtime = await runtime_when_catalog_answers(settings, config.catalog_retry_s, ctx["identity"])
         warm_up = getattr(runtime.summariser, "warm_up", None)
         if warm_up is not None:  # the OCR models load now, not during the first shopper's frame
             await asyncio.to_thread(warm_up)
-        ctx.update(runtime=runtime, store=service_store(settings), graph=build_graph(runtime), config=config,
-                   settings=settings,
+        ctx.update(store=service_store(settings), graph=build_graph(runtime),
                    redis_sync=redis_lib.Redis.from_url(config.redis_url, decode_responses=True,
                                                        retry=redis_retry(config.redis_wait_s, sync=True),
                                                        retry_on_error=queue.RETRIED_ERRORS))
-        ctx["identity"] = {"name": queue.process_name(), "pid": os.getpid(),
-                           "catalog_products": runtime.store.count(), "catalog": runtime.backends.catalog,
-                           "summariser": runtime.backends.summariser}
-        ctx["heartbeat"] = asyncio.create_task(_heartbeat(ctx))
+        ctx["identity"].update(catalog_products=runtime.store.count(), catalog=runtime.backends.catalog,
+                               summariser=runtime.backends.summariser)
+        ctx["runtime"] = runtime
+        ctx["identity"]["state"] = "ready"  # jobs are taken from now on
+        with contextlib.suppress(redis_lib.RedisError):  # said at once, not at the next beat
+            await _beat(ctx)
         log.info("worker ready: %s", ctx["identity"])
 
     async def shutdown(ctx: dict[str, Any]) -> None:

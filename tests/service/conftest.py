@@ -201,15 +201,18 @@ class WorkerProcess:
         self.process = subprocess.Popen([sys.executable, "-m", "agent.cli", "worker", "-v"], env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, redis_url: str, timeout_s: float = 120) -> None:
+    def wait_ready(self, redis_url: str, timeout_s: float = 120, state: str = "ready") -> dict:
+        """The worker's heartbeat once it says ``state`` ("ready": its models are loaded and it takes jobs)."""
         from agent.service.queue import live_workers
 
         client_ = redis.Redis.from_url(redis_url, decode_responses=True)
         deadline = time.monotonic() + timeout_s
-        while not any(w["pid"] == self.process.pid for w in live_workers(client_)):
+        while not (mine := [w for w in live_workers(client_) if w["pid"] == self.process.pid
+                            and w.get("state") == state]):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the worker did not start: {self.log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.2)
+        return mine[0]
 
     def text(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -247,3 +247,40 @@ def test_the_catalog_down_shows_in_readyz_and_frames_wait_for_it(env, fleet, wat
         after = counters(redis_server.url)
         assert after["given_up"] == before["given_up"] and after["failed"] == before["failed"]  # waits, no failures
         http.delete("/v1/shoppers/cat")
+
+
+def test_a_worker_started_while_the_catalog_is_down_waits_for_it(env, fleet, watch_pages, chroma, redis_server,
+                                                                  tmp_path):
+    fleet.stop()  # only the late worker may take the frames
+    fleet.workers = []
+    before = counters(redis_server.url)
+    chroma.stop()
+    late = WorkerProcess(tmp_path / "late-worker.log", env)
+    try:
+        beat = late.wait_ready(redis_server.url, state="waiting for the catalog")
+        assert "Chroma server" in beat["why"] and beat["catalog_ok"] is False
+        assert late.process.poll() is None  # it waits instead of exiting
+        with ApiServer() as api:
+            http = client(api)
+            ready = http.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["catalog"]["ok"] is False
+            assert ready.json()["checks"]["workers"]["ready"] == 0
+            for frame in watch_pages:
+                assert post(http, "late", frame).status_code == 202
+            time.sleep(4)
+            assert processed_upto(http, "late") == -1
+            assert len(frame_jobs(redis_server.url, "late")) == 1  # queued, untouched
+            assert "catalog not ready, waiting" in late.text()
+            chroma.start()  # same port, same directory
+            body = wait_for(http, "late", len(watch_pages) - 1, timeout_s=120)
+            assert body["recommendations"] and body["summary"]["product_characteristics"]["types"]
+            assert http.get("/readyz").status_code == 200
+            assert frame_jobs(redis_server.url, "late") == []
+            after = counters(redis_server.url)
+            assert after["failed"] == before["failed"] and after["given_up"] == before["given_up"]
+            assert "Traceback" not in late.text() and "the catalog answers; starting" in late.text()
+            http.delete("/v1/shoppers/late")
+    finally:
+        if chroma.process is None or chroma.process.poll() is not None:
+            chroma.start()
+        late.stop()
