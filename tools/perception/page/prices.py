@@ -161,3 +161,74 @@ def currency_only(text: str) -> str | None:
     """The currency code of a text that is only a currency symbol or code ('€', 'EUR', 'lei')."""
     stripped = text.strip()
     return _currency_code(stripped) if re.fullmatch(_CURRENCY, stripped) else None
+
+
+# -- a sale price, its list price and the discount between them, written as bare numbers ------------------------
+# Many shops set "₹589 ₹699 16% off" or "-16% 589 699" with the currency as a small glyph or an icon that OCR
+# drops, and the detector glues the three into one box ("5491,09950% off"). The discount's arithmetic tells which
+# digits are which: the pair whose reduction rounds to the percentage shown.
+_PERCENT = re.compile(r"(\d)\s?%")
+_CHUNK = re.compile(r"\d(?:[\d.,]*\d)?")
+# Between the numbers: spaces and at most a currency or two stray glyphs (a misread sign, "平" for "₹").
+_GAP = re.compile(rf"\s*(?:{_CURRENCY}|[^\s\d]{{0,2}})\s*")
+_AFTER_PERCENT = re.compile(r"^\s*(?:off|rabatt|de r[ée]duction|descuento|sconto|korting|indirim|скидка|"
+                            r"OFF|Off|\)|$)", re.IGNORECASE)
+_STRICT_NUMBER = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d{1,2})?|[1-9]\d{0,2}(?:\.\d{3})+(?:,\d{1,2})?|"
+                            r"[1-9]\d*(?:[.,]\d{1,2})?")
+DISCOUNT_TOLERANCE = 1.0  # percentage points: shops round or cut the percentage they print
+
+
+@dataclass(frozen=True)
+class Discount:
+    price: float
+    list_price: float
+    percent: int
+
+
+def _strict(number: str) -> float | None:
+    return _parse(number) if _STRICT_NUMBER.fullmatch(number) else None
+
+
+def _agrees(price: float, list_price: float, percent: int) -> bool:
+    return 0 < price < list_price and abs(100 * (1 - price / list_price) - percent) <= DISCOUNT_TOLERANCE
+
+
+def discount_of(text: str) -> Discount | None:
+    """A text made only of a sale price, a higher list price and the percentage off between them, with or without
+    their currency and with any of the three glued together by OCR ("99 209 53% off", "5491,09950% off",
+    "1,2394,99975% off"). None unless the numbers agree with the percentage in exactly one way."""
+    match = _PERCENT.search(text)
+    if match is None or not _AFTER_PERCENT.match(text[match.end():]):
+        return None
+    head = text[:match.end(1)]
+    chunks = list(_CHUNK.finditer(head))
+    if not chunks or len(chunks) > 3 or not _GAP.fullmatch(head[:chunks[0].start()]):
+        return None
+    if any(not _GAP.fullmatch(head[a.end():b.start()]) for a, b in zip(chunks, chunks[1:], strict=False)):
+        return None
+    words = [c.group() for c in chunks]
+    found: set[tuple[float, float, int]] = set()
+    for digits in (1, 2):
+        last = words[-1]
+        if len(last) < digits or not last[-digits:].isdigit():
+            continue
+        percent = int(last[-digits:])
+        numbers = words[:-1] + ([last[:-digits]] if len(last) > digits else [])
+        for a, b in _pairs(numbers, glued_last=len(last) > digits):
+            if (price := _strict(a)) is not None and (high := _strict(b)) is not None and _agrees(price, high, percent):
+                found.add((price, high, percent))
+    if len(found) != 1:
+        return None
+    price, high, percent = found.pop()
+    return Discount(price=round(price, 2), list_price=round(high, 2), percent=percent)
+
+
+def _pairs(numbers: list[str], glued_last: bool) -> list[tuple[str, str]]:
+    """The (price, list price) strings the numbers before a percentage can make: two apart as they are, or one
+    string cut in two where OCR glued them."""
+    if len(numbers) == 2:
+        return [(numbers[0], numbers[1])]
+    if len(numbers) == 1 and glued_last:
+        word = numbers[0]
+        return [(word[:i], word[i:]) for i in range(1, len(word)) if word[i - 1].isdigit() and word[i].isdigit()]
+    return []

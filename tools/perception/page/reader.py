@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from tools.lines import ScreenLine
 from tools.perception.page.evidence import MarkupPolicy, weigh_markup
 from tools.perception.page.fields import CHROME, read_brand, read_breadcrumb, read_rating
-from tools.perception.page.layout import Segment, body_font_size, join_wrapped, same_row, segments, source_of
+from tools.perception.page.layout import Segment, body_font_size, join_wrapped, segments, source_of
 from tools.perception.page.markup import MarkupFacts
-from tools.perception.page.prices import PriceMention, bare_amount, currency_only, find_price_mentions
+from tools.perception.page.mentions import PRICE_ITEMPROPS, mentions_of, page_currency
+from tools.perception.page.prices import PriceMention, find_price_mentions
 
 _BUY = re.compile(r"\b(?:add to (?:cart|bag|basket|trolley)|buy now|buy it now|in den warenkorb|jetzt kaufen|"
                   r"ajouter au panier|acheter|aggiungi al carrello|compra ora|añadir a la cesta|añadir al carrito|"
@@ -40,8 +41,6 @@ _RELATED = re.compile(r"(?:customers (?:who|also)|also (?:bought|viewed|like)|yo
                       r"ook interessant|także zainteresowani|också intresserade)", re.IGNORECASE)
 _TITLE_PREFIX = re.compile(r"^\s*(?:details about|über|détails sur|dettagli su|detalles de)\s+", re.IGNORECASE)
 
-
-_PRICE_ITEMPROPS = {"price", "lowprice", "offers", "saleprice"}
 SCROLL_STEP = 680.0  # px a shopper scrolls between two views (85% of an 800 px viewport), when not told
 TITLE_CANDIDATES = 6
 ORDER_BONUS = 1.5
@@ -194,29 +193,15 @@ class PageReader:
 
     # -- price ---------------------------------------------------------------------------------------------
     def _price_candidates(self, page: _Page) -> list[PriceCandidate]:
+        currency = page_currency([m for view in page.views for s in view for m in find_price_mentions(s.text)])
         candidates: list[PriceCandidate] = []
         for v, view in enumerate(page.views):
             for s in view:
-                for mention in self._mentions(s, view):
+                for mention in mentions_of(s, view, currency):
                     c = PriceCandidate(mention, s, v)
                     c.score = self._price_score(c, page)
                     candidates.append(c)
         return candidates
-
-    def _mentions(self, s: Segment, view: list[Segment]) -> list[PriceMention]:
-        mentions = find_price_mentions(s.text)
-        if mentions:
-            return mentions
-        # A split price: the amount alone beside its currency ('€' '119,01'), or an itemprop=price amount; a
-        # struck-through amount (a list price: its sign is often set apart or lost to OCR) is only a list price.
-        amount = bare_amount(s.text)
-        if amount is None:
-            return []
-        currency = next((c for other in same_row(view, s) if abs(other.x1 - s.x0) < 2 * s.font_size
-                         or abs(s.x1 - other.x0) < 2 * s.font_size if (c := currency_only(other.text))), None)
-        if currency is None and not s.line_through and not any(p.casefold() in _PRICE_ITEMPROPS for p in s.itemprops):
-            return []
-        return [PriceMention(amount=amount, currency=currency or "", start=0, end=len(s.text))]
 
     @staticmethod
     def _price_score(c: PriceCandidate, page: _Page) -> float:
@@ -227,7 +212,7 @@ class PageReader:
         score = 1.0 + min(3.0, 2.0 * max(0.0, s.font_size / page.body - 1.0))
         if s.font_weight >= 600:
             score += 0.4
-        if any(p.casefold() in _PRICE_ITEMPROPS for p in s.itemprops):
+        if any(p.casefold() in PRICE_ITEMPROPS for p in s.itemprops):
             score += 2.0
         if m.labelled:
             score += 1.0

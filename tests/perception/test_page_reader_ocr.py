@@ -1,0 +1,93 @@
+"""OCR lines read by the general page reader: prices whose currency sign OCR dropped, boxes the detector glued.
+
+Shops in many countries draw the currency as a small glyph or an icon beside the amount, which OCR often does
+not read, and set a sale price, its struck list price and the percentage off on one row, which the detector
+may return as one box ("5491,09950% off"). The lines here are shaped as OCR gives them on such pages (an
+electronics shop in dollars, a euro fashion shop, a card grid); none is the demo shop's.
+"""
+
+from __future__ import annotations
+
+from tools.lines import ScreenLine, from_ocr
+from tools.perception.page.prices import discount_of
+from tools.perception.page.reader import PageReader
+
+
+def ocr(text: str, x0: float, y0: float, height: float = 22, *, width: float = 0, struck: bool = False,
+        weight: int = 400) -> ScreenLine:
+    width = width or len(text) * height * 0.42
+    line = from_ocr(text, x0, y0, x0 + width, y0 + height, 0.95)
+    return line.model_copy(update={"line_through": struck, "font_weight": weight})
+
+
+def reader() -> PageReader:
+    return PageReader(brands=[], categories=[])
+
+
+def test_the_discount_arithmetic_tells_the_sale_price_from_the_list_price_whatever_ocr_glued():
+    assert discount_of("1,2394,99975% off") == discount_of("1,239 4,999 75% off")
+    found = discount_of("1,2394,99975% off")
+    assert (found.price, found.list_price, found.percent) == (1239.0, 4999.0, 75)
+    euro = discount_of("€ 59,99 € 79,99 -25%")
+    assert (euro.price, euro.list_price) == (59.99, 79.99)
+    assert discount_of("479 2,19978% off").list_price == 2199.0
+
+
+def test_numbers_that_do_not_agree_with_the_percentage_are_no_discount():
+    assert discount_of("299 399 50% off") is None  # 299 is 25% below 399
+    assert discount_of("Rated 4.5 out of 5 by 120 customers, 95% recommend") is None
+    assert discount_of("Up to 70% off") is None
+    assert discount_of("-16%") is None
+
+
+DOLLAR_PAGE = [
+    ocr("Free delivery on orders over $35", 300, 10, 18),
+    ocr("Sonic Pro 2 Wireless Noise Cancelling Headphones", 560, 120, 34),
+    ocr("4.6 (2,381 reviews)", 560, 170, 18),
+    ocr("1,299", 560, 215, 44, weight=700),  # its "$" is a small raised glyph OCR did not read
+    ocr("1,799", 700, 228, 22, struck=True),
+    ocr("28% off", 790, 228, 22),
+    ocr("Add to Cart", 560, 300, 26),
+    *[ocr(f"Feature {i}: adaptive sound for calls and music", 560, 360 + 30 * i, 20) for i in range(5)],
+]
+
+
+def test_a_bare_amount_beside_a_struck_amount_and_a_discount_is_the_price_in_the_pages_currency():
+    facts = reader().read_page([DOLLAR_PAGE])
+    assert facts.kind == "product"
+    assert (facts.price, facts.list_price, facts.currency) == (1299.0, 1799.0, "USD")
+    assert facts.sources["price"] == "ocr"
+
+
+def test_a_bare_number_with_nothing_that_marks_a_price_is_not_the_price():
+    lines = [line for line in DOLLAR_PAGE if line.text not in ("1,799", "28% off")]
+    assert reader().read_page([lines]).price != 1299.0
+
+
+def test_glued_sale_list_and_discount_boxes_are_read_in_one_box_too():
+    lines = [line for line in DOLLAR_PAGE if line.text not in ("1,299", "1,799", "28% off")]
+    lines.append(ocr("1,2991,79928% off", 560, 215, 30, weight=700))
+    facts = reader().read_page([lines])
+    assert (facts.price, facts.list_price) == (1299.0, 1799.0)
+
+
+def _card(x: float, name: str, price_box: list[ScreenLine]) -> list[ScreenLine]:
+    return [ocr(name, x, 520, 18), ocr("Running Shoe", x, 545, 18), *price_box]
+
+
+GRID = [
+    ocr("Men's Running Shoes", 320, 180, 30),
+    ocr("Showing 1-24 of 118 results", 320, 230, 18),
+    ocr("Sort by", 900, 230, 18),
+    *_card(320, "Asics", [ocr("89 129 31% off", 320, 575, 20)]),
+    *_card(560, "Brooks", [ocr("5491,09950% off", 560, 575, 20)]),
+    *_card(800, "Mizuno", [ocr("74", 800, 575, 20), ocr("9920%", 830, 575, 20, struck=True), ocr("off", 885, 575, 20)]),
+    *_card(1040, "Saucony", [ocr("119 149 20% off", 1040, 575, 20)]),
+]
+
+
+def test_a_grid_of_cards_whose_prices_lost_their_sign_is_a_listing():
+    facts = reader().read_page([GRID])
+    assert facts.kind == "listing"
+    assert sorted(facts.card_prices) == [74.0, 89.0, 119.0, 549.0]
+    assert facts.price is None
