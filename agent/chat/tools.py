@@ -241,6 +241,7 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
         scores = ctx.session_model.score(viewed, [c.product_id for c in pool])
         pool = with_session_scores(pool, scores, weight)
     # nothing fits every wish: the smallest relaxation is applied and said, never an empty list
+    wishes = constraints
     selection, constraints, relaxed_by = select_or_relax(pool, constraints, time_limit_s=settings.solver_time_limit_s,
                                                          keep=_said_now(constraints, _turn(state)))
     recs = recommendations(selection, constraints)
@@ -259,7 +260,9 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
         "relaxed": relaxed_by,
         "session_weight": weight,
     }
-    return result, {"constraints": constraints.model_dump(), "recommendations": [r.model_dump() for r in recs],
+    # the shopper's wishes are kept, not the relaxation that showed something this time: it holds for this
+    # list only, and the next message starts again from what was asked
+    return result, {"constraints": wishes.model_dump(), "recommendations": [r.model_dump() for r in recs],
                     "optimizer": report.model_dump()}
 
 

@@ -98,3 +98,24 @@ def test_more_like_a_product_keeps_the_colour_and_material_asked_for():
     assert c.categories == ["Wallets"] and c.query == "New Leaf Wallets" and "p7" in c.must_exclude
     assert [s.value for s in asked.colours] == ["Black"] and [m.value for m in asked.materials] == ["Leather"]
     assert asked.colours[0].turn == 1  # still cited as said in message 1
+
+
+def test_a_type_word_that_only_modifies_the_noun_asked_for_gives_way_to_that_noun():
+    terms = CatalogTerms.from_products(CATALOG + [
+        _p(10, ["Computers", "Laptops"], "Acme", 40000, "Acme 14 inch Laptop"),
+        _p(11, ["Bags", "Laptop Bag"], "Carry", 900, "Carry Padded Laptop Sleeve"),
+        _p(12, ["Clothing", "Jeans"], "Denim Co", 1200, "Denim Co Slim Fit Jeans")])
+    for said in ("a laptop sleeve for my 14 inch macbook", "a sleeve for my laptop"):
+        parsed = parse(said, terms)
+        assert parsed.categories == ["Laptop Bag"] and parsed.type_how == "meaning", said
+        assert parsed.product_type == "laptop sleeve"
+    # an attribute after the type word is no other product: the type holds
+    assert parse("jeans slim fit", terms).categories == ["Jeans"]
+    assert parse("laptop gaming", terms).categories == ["Laptops"]
+    # a pair no category's products are called: searched by meaning with the nearest named, never the modifier
+    terms = CatalogTerms.from_products(CATALOG + [
+        _p(10, ["Computers", "Laptops"], "Acme", 40000, "Acme 14 inch Laptop"),
+        _p(11, ["Bags", "Laptop Bag"], "Carry", 900, "Carry Padded Laptop Bag")])
+    sleeve = parse("a laptop sleeve", terms)
+    assert sleeve.categories == [] and sleeve.type_how == "unknown" and sleeve.product_type == "laptop sleeve"
+    assert sleeve.nearest[0] == "Laptop Bag"

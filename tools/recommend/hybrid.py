@@ -86,7 +86,13 @@ def retrieve_request(
         # a type the shopper said stays: the diagnosis looks only within it, so it never suggests a belt
         said_type = tuple(constraints.categories) if asked.product_type and not inferred else ()
         wide = SearchFilters(categories=said_type, exclude_ids=tuple(sorted(set(exclude_ids))))
-        for hit in store.search(query, wide, limit=unfiltered_pool):
+        hits = store.search(query, wide, limit=unfiltered_pool)
+        if said_type and _brands_said_after_type(constraints, turn):
+            # "something from Puma" after "a laptop": the latest wish holds, so the diagnosis may look at that
+            # brand's products beyond the type said before (the optimiser then relaxes the older wish)
+            hits += store.search(query, SearchFilters(brands=tuple(constraints.include_brands),
+                                                      exclude_ids=wide.exclude_ids), limit=unfiltered_pool)
+        for hit in hits:
             products.setdefault(hit.product.id, hit.product)
             similarity.setdefault(hit.product.id, hit.similarity)
     floor = min(similarity.values(), default=0.0)
@@ -146,6 +152,15 @@ def retrieve_request(
     if not unfiltered_pool:
         result = [c for c in result if check.ok(c)]
     return result, notes
+
+
+def _brands_said_after_type(constraints: Constraints, turn: int | None) -> bool:
+    """Whether the brand list was said in this message and the type in an earlier one."""
+    if turn is None or not constraints.include_brands:
+        return False
+    now, proof = f"said:{turn}", constraints.provenance
+    return now not in proof.get("categories", []) and any(
+        now in proof.get(f"brand:{b.casefold()}", []) for b in constraints.include_brands)
 
 
 def _bare(product: Product) -> Candidate:

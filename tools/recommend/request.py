@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from tools.recommend.catalog_terms import CatalogTerms, TypeMatch
+from tools.recommend.type_phrases import compounds, head_noun, type_words
 from tools.recommend.vocabulary import (
     AGE_WORDS,
     COLOURS,
@@ -24,7 +25,6 @@ from tools.recommend.vocabulary import (
     NOUN_COLOURS,
     OCCASIONS,
     OTHER_SEX,
-    PACKAGING,
     RECIPIENTS,
     SIZE,
     STOPWORDS,
@@ -186,7 +186,7 @@ def _brands(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
         for m in list(re.finditer(pattern, text.text)):
             before = text.text[:m.start()]
             single_common = len(key) == 1 and (key[0] in STOPWORDS or key[0] in COLOURS or key[0] in MATERIALS
-                                               or key[0] in OCCASIONS or singular(key[0]) in _type_words(terms)
+                                               or key[0] in OCCASIONS or singular(key[0]) in type_words(terms)
                                                or key[0] in RECIPIENTS or key[0] in GENDER_WORDS
                                                or key[0] in terms.ambiguous_brands or len(key[0]) <= 2)
             if single_common and not (_NEGATION.search(before) or _ONLY_BEFORE.search(before)):
@@ -217,10 +217,6 @@ def _brand_parts(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
             text.blank(only.start(), m.end())
 
 
-def _type_words(terms: CatalogTerms) -> set[str]:
-    return {w for key in terms.lexicon for w in key}
-
-
 def _negated_unknowns(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
     """'not Foo' where Foo is no colour, material or product type: a brand the catalog may not have (checked
     later, and answered with close names)."""
@@ -229,7 +225,7 @@ def _negated_unknowns(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> N
     for m in list(pattern.finditer(text.text)):
         word = m.group(1)
         if word in COLOURS or word in MATERIALS or word in STOPWORDS or word in OCCASIONS or word in RECIPIENTS \
-                or singular(word) in _type_words(terms) or word.isdigit():
+                or singular(word) in type_words(terms) or word.isdigit():
             continue
         out.exclude_brands.append(word)
         text.blank(m.start(), m.end())
@@ -334,23 +330,6 @@ def parse(message: str, terms: CatalogTerms) -> ParsedRequest:
     return out
 
 
-def _compounds(spans: list, found: list[re.Match], text: str) -> list:
-    """Neighbouring type words make one compound: "laptop battery" is a battery, "duffle bag" a duffel bag (the
-    categories both words name, else the last word's)."""
-    merged: list = []
-    for span in spans:
-        if merged and merged[-1][1] == span[0] and \
-                not text[found[merged[-1][1] - 1].end():found[span[0]].start()].strip(" -"):
-            start, _, names, how = merged[-1]
-            shared = [n for n in span[2] if n in names]
-            packaging = all(singular(found[i].group()) in PACKAGING for i in range(span[0], span[1]))
-            kept = shared or (names if packaging else span[2])  # "deo combo": a deodorant, sold as a combo
-            merged[-1] = (start, span[1], kept, how if shared or packaging else span[3])
-        else:
-            merged.append(span)
-    return merged
-
-
 def _for_age(names: list[str], out: ParsedRequest) -> list[str]:
     """Categories for babies or children ("Baby Bedsheets", "Kids' Watches") only when the request is for one, as
     long as others remain."""
@@ -366,20 +345,26 @@ def _types(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
              if m.group() not in STOPWORDS and not m.group().isdigit() and len(m.group()) > 1]
     content = [m.group() for m in found]
     tokens = [singular(w) for w in content]
-    spans = _compounds(terms.lexicon_types(tokens), found, text.text)
+    spans = compounds(terms.lexicon_types(tokens), found, text.text)
     # "a wallet and a belt" asks for both; in "a bag for my laptop" the second type only describes the first
     said = out.said.casefold()
     spans = spans[:1] + [s for prev, s in zip(spans, spans[1:])
                          if re.search(r"\b(?:and|or)\b|,|/", said[found[prev[1] - 1].end():found[s[0]].start()])]
     spans = [(a, b, _for_age(names, out), how) for a, b, names, how in spans]
     used: set[int] = set()
+    head = head_noun(found, text.text, spans[0], terms) if spans else None
+    if head:
+        index, match, phrase = head  # a category it names, or none: then searched by meaning, the nearest named
+        start, end = min(index, spans[0][0]), max(index + 1, spans[0][1])
+        spans[0], out.type_similarity = (start, end, match.categories, match.how), match.similarity
+        out.nearest = [] if match.categories else match.nearest
     if spans:
         names: list[str] = []
         for start, end, categories, how in spans:
             names += [c for c in categories if c not in names]
             used |= set(range(start, end))
             out.type_how = out.type_how or how
-        out.product_type = " ".join(content[i] for i in sorted(used))
+        out.product_type = phrase if head else " ".join(content[i] for i in sorted(used))
         out.categories = names
     rest = [content[i] for i in range(len(content)) if i not in used]
     if spans:

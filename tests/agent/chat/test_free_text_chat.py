@@ -114,3 +114,26 @@ def test_a_request_without_a_type_says_what_was_understood_and_asks_for_the_type
     finally:
         ctx.close()
         runtime.close()
+
+
+def test_a_relaxation_shows_this_list_only_and_the_latest_wish_wins(env):
+    settings = load_settings()
+    runtime = build_runtime(settings)
+    ctx = ChatContext(runtime)
+    try:
+        chat = ChatSession(build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()), "t-relax", 12)
+        laptops = sum(p.leaf_category == "Laptops" for p in runtime.shop_products)
+        assert 0 < laptops < settings.k  # the demo catalog sells fewer laptops than a list holds
+        few = chat.ask("laptops")
+        assert len(few.recommendations) == laptops and "instead of" in few.answer  # fewer shown, and said
+        # the shorter list was for that message: the next type gets a full list again
+        bags = chat.ask("a laptop bag instead")
+        assert len(bags.recommendations) == settings.k and bags.constraints["k"] == settings.k
+        # a brand said after the type holds over it: the older wish (the type) gives way, and the answer says so
+        puma = chat.ask("something in red from puma")
+        assert puma.recommendations and all(r["brand"] == "Puma" for r in puma.recommendations)
+        assert "Nothing fits everything you asked for" in puma.answer
+        assert puma.constraints["include_brands"] == ["Puma"]  # the relaxation added no brand to the wishes
+    finally:
+        ctx.close()
+        runtime.close()
