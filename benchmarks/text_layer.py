@@ -56,7 +56,7 @@ def _walk(shop_url: str, frames: FrameStore, count: int, text_layer: bool) -> di
     with ShopperBrowser(config, frames, session_id) as browser:
         # Timed where capture calls them, so the figures are the ones a capture pays.
         browser.recorder.read = _timed(reads, browser.recorder.read)
-        browser.page.content = _timed(html, browser.page.content)  # the HTML read behind each markup read
+        browser.recorder.markup_html = _timed(html, browser.recorder.markup_html)  # the HTML behind each markup
         browser_module.extract_markup = _timed(extraction, extract_markup)
         turn = 0
         while len(captures) < count:

@@ -175,11 +175,20 @@ TITLES = {"/aurora": "Aurora Trail Running Shoe", "/alpine": "Alpine Hiking Boot
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
-        title = TITLES.get(self.path.split("?")[0])
-        self.send_response(200 if title else 404)
+        path = self.path.split("?")[0]
+        title = TITLES.get(path)
+        self.send_response(200 if title or path in ("/markup", "/body-item") else 404)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.end_headers()
-        self.wfile.write(PRODUCT_PAGE.format(title=title).encode() if title else b"not found")
+        body = PRODUCT_PAGE.format(title=title) if title else "not found"
+        if path == "/markup":
+            body = _MARKUP_PAGE.replace("</body>", "<p>Free delivery</p></body>")
+        elif path == "/body-item":  # the whole body is the product item, as some shops write it
+            body = ('<!doctype html><html><head><title>Coast Sandal</title></head>'
+                    '<body itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Coast Sandal</h1>'
+                    '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer">'
+                    '<span itemprop="price">49.00</span></div><p>Free delivery</p></body></html>')
+        self.wfile.write(body.encode())
 
     def log_message(self, *args: object) -> None:
         pass
@@ -246,13 +255,13 @@ def test_a_duplicate_frame_has_its_originals_text_layer_and_markup_is_read_once_
     session = store.new_session("text-layer-test")
     with ShopperBrowser(BrowserConfig(executable=CHROMIUM), store, session) as browser:
         reads: list[str] = []
-        page_content = browser.page.content
+        markup_html = browser.recorder.markup_html
 
-        def counting_content() -> str:
-            reads.append(browser.page.url)
-            return page_content()
+        def counting_reads(page) -> str:  # noqa: ANN001
+            reads.append(page.url)
+            return markup_html(page)
 
-        browser.page.content = counting_content
+        browser.recorder.markup_html = counting_reads
         browser.goto(f"{site}/aurora")
         first = browser.capture("navigation")
         again = browser.capture("interval")  # the same pixels
@@ -322,3 +331,30 @@ def test_without_the_text_layer_frames_are_stored_as_before(store, site):
     assert frame is not None and store.text_layer(frame) is None
     assert list(store.blobs.rglob("*.text.json")) == []
     assert (stats.text_layers, stats.text_layer_failed) == (0, 0)
+
+
+@requires_chromium
+@pytest.mark.browser
+def test_the_markup_read_from_a_live_page_is_what_its_whole_html_declares(store, site):
+    """The capture copies only the markup-bearing parts of a page (head meta tags, JSON-LD, outermost microdata
+    items) to extract from: the same markup as from the whole document, nested items and all."""
+    session = store.new_session("text-layer-test")
+    with ShopperBrowser(BrowserConfig(executable=CHROMIUM), store, session) as browser:
+        browser.goto(f"{site}/markup")
+        frame = browser.capture("navigation")
+        parts = browser.recorder.markup_html(browser.page)
+        whole = browser.page.content()
+    assert "Free delivery" in whole and "Free delivery" not in parts  # the page's other text is not copied
+    expected = extract_markup(whole, f"{site}/markup")
+    assert expected["json-ld"] and expected["microdata"] and expected["opengraph"]  # all three syntaxes present
+    assert extract_markup(parts, f"{site}/markup") == expected
+    assert store.text_layer(frame).markup == expected
+
+    with ShopperBrowser(BrowserConfig(executable=CHROMIUM), store, session) as browser:
+        browser.goto(f"{site}/body-item")
+        browser.capture("navigation")
+        parts = browser.recorder.markup_html(browser.page)
+        whole = browser.page.content()
+    [item] = extract_markup(whole, f"{site}/body-item")["microdata"]
+    assert item["name"] == "Coast Sandal" and item["offers"]["price"] == "49.00"
+    assert extract_markup(parts, f"{site}/body-item") == extract_markup(whole, f"{site}/body-item")

@@ -18,6 +18,31 @@ _KEPT_TYPES = {"product", "productgroup", "offer", "aggregateoffer", "breadcrumb
                "productmodel", "car", "book", "vehicle"}
 _OG_PREFIXES = ("og:title", "og:type", "og:brand", "og:price", "product:", "og:site_name")
 MAX_HTML_CHARS = 3_000_000  # a larger page is read up to this point (extruct's parse time grows with it)
+# The parts of a live page's HTML that carry its markup, as one small document for ``extract_markup``: the root
+# element's start tag (its namespace prefixes), the head's meta tags (OpenGraph is read from the head only), each
+# JSON-LD script and each outermost microdata item (the whole page when the body is an item or an item uses
+# ``itemref``: the parts would not say the same there). Copying these is far cheaper than serialising the whole
+# document (Playwright's ``page.content()`` also builds an isolated world on each new document: some 20 ms), and
+# extruct then parses kilobytes, not the megabytes of a real shop's page. Run in the page's main world.
+MARKUP_HTML = """(() => {
+  const root = document.documentElement;
+  if (!root) return '';
+  // The whole page when it is one item, or when an item takes properties from elsewhere in it (itemref): rare.
+  if ((document.body && document.body.closest('[itemscope]')) || document.querySelector('[itemscope][itemref]')) {
+    return root.outerHTML;
+  }
+  const parts = [root.cloneNode(false).outerHTML.replace(/<\\/html>$/i, ''), '<head>'];
+  const outside = (e) => !(e.parentElement && e.parentElement.closest('[itemscope]'));
+  const copy = (selector, within) => {
+    for (const e of within.querySelectorAll(selector)) if (outside(e)) parts.push(e.outerHTML);
+  };
+  if (document.head) copy('meta', document.head);
+  copy('script[type="application/ld+json"]', document);
+  parts.push('</head><body>');
+  copy('[itemscope]', document);
+  parts.push('</body></html>');
+  return parts.join('');
+})()"""
 
 
 def _types(item: dict[str, Any]) -> set[str]:

@@ -15,8 +15,8 @@ from typing import Protocol
 from playwright.sync_api import CDPSession, Page
 from playwright.sync_api import Error as PlaywrightError
 
-from tools.capture.page.markup import extract_markup
-from tools.capture.page.text_layer import PAGE_STATE, read_text_layer, viewport_of
+from tools.capture.page.markup import MARKUP_HTML, extract_markup
+from tools.capture.page.text_layer import PAGE_STATE, evaluate, read_text_layer, viewport_of
 from tools.capture.privacy import redact_personal_details
 from tools.lines import ScreenLine
 
@@ -69,12 +69,13 @@ class PageRecorder:
         try:
             # A snapshot costs time with the size of the whole document: an enormous page gets none (its
             # screenshots are read by OCR instead), so a capture stays within the hang watchdog's bound.
-            state = page.evaluate(PAGE_STATE)  # size, pixel ratio and element count in one round trip
+            if self.session is None or self._session_page is not page:  # first capture, or a fresh page
+                self.session, self._session_page = page.context.new_cdp_session(page), page
+            # size, pixel ratio and element count in one round trip, over the session (cheaper than page.evaluate)
+            state = evaluate(self.session, PAGE_STATE)
             if state[3] > MAX_TEXT_LAYER_ELEMENTS:
                 self.stats.text_layer_skipped += 1
                 return None
-            if self.session is None or self._session_page is not page:  # first capture, or a fresh page
-                self.session, self._session_page = page.context.new_cdp_session(page), page
             lines = read_text_layer(page, self.session, viewport_of(state))
         except TEXT_LAYER_ERRORS as exc:
             log.debug("no text layer for this frame of %s: %s", page.url, exc)
@@ -112,9 +113,21 @@ class PageRecorder:
         could not be had (its frames get none; a later frame tries again)."""
         if self._markup_of != (url, document):
             try:
-                html = page.content()
+                html = self.markup_html(page)
             except PlaywrightError as exc:  # navigating away right now, or gone
                 log.debug("no markup for %s: %s", url, exc)
                 return None
             self._markup_of, self._markup = (url, document), extract_markup(html, url)
         return self._markup
+
+    def markup_html(self, page: Page) -> str:
+        """The markup-bearing parts of the page's HTML (``MARKUP_HTML``), over the text layer's session when it is
+        open on ``page``; else, or if that fails, the whole document from Playwright."""
+        if self.session is not None and self._session_page is page:
+            try:
+                html = evaluate(self.session, MARKUP_HTML)
+                if isinstance(html, str):
+                    return html
+            except TEXT_LAYER_ERRORS as exc:
+                log.debug("markup parts of %s unreadable, reading the whole page: %s", page.url, exc)
+        return page.content()
