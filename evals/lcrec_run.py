@@ -29,6 +29,7 @@ from evals.run import EVAL_PACE_S, KS, git_revision
 from evals.stats import paired_bootstrap_diff, summarise
 from tools.capture.personas import Persona, Step
 from tools.capture.session import browse_session
+from tools.recommend.candidates import LEXICAL_WEIGHT, SEEN_BRAND_WEIGHT, SEEN_POOL, TYPE_WEIGHT
 from tools.schemas import Frame
 from tools.sessions.models import SKNN, STAN, VSKNN
 
@@ -153,7 +154,10 @@ def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalC
                                    0.0) for c in cases}
     info = {"pages": len(pids), "pages_without_frame": sum(not pages[p] for p in pids),
             "page_seconds": round(time.perf_counter() - started, 1), "summariser": runtime.backends.summariser,
-            "catalog_dir": str(run_settings.catalog_dir), "page_store": str(run_settings.frames_dir)}
+            "catalog_dir": str(run_settings.catalog_dir), "page_store": str(run_settings.frames_dir),
+            "retrieval": {"query": "seen titles (embeddings + BM25)", "pool": SEEN_POOL,
+                          "lexical_weight": LEXICAL_WEIGHT, "seen_brand_weight": SEEN_BRAND_WEIGHT,
+                          "type_weight": TYPE_WEIGHT}}
     # The query from every title seen (newest weighted most), the browsed type a score term (the default, chosen
     # on dev users: docs/real-shoppers.md); interarec-hard keeps the type as a filter for the comparison.
     seen = {"query": "seen", "category_policy": "soft"}
