@@ -207,10 +207,29 @@ def repeated_rows(visits: Sequence[Sequence[Row]]) -> list[str]:
             if count > 1 and (count - 1) * len(text) > count * REFERENCE_CHARS + LISTED_CHARS]
 
 
+def _reference(numbers: list[int]) -> str:
+    """0-based row numbers in a run as the reference written in place: "(row 5)", "(rows 4-6)"."""
+    return f"(row {numbers[0] + 1})" if len(numbers) == 1 else f"(rows {numbers[0] + 1}-{numbers[-1] + 1})"
+
+
 def rows_text(rows: Sequence[Row], references: dict[str, int] | None = None) -> str:
-    """The rows, one a line; a row of ``references`` (text -> its 0-based number) as a reference to it."""
+    """The rows, one a line; a row of ``references`` (text -> its 0-based number) as a reference to it, a run of
+    rows listed one after another as one reference to the run."""
     refs = references or {}
-    text = [f"(row {refs[row.text] + 1})" if row.text in refs else row.text for row in rows[:MAX_ROWS]]
+    text: list[str] = []
+    run: list[int] = []  # consecutive references to consecutive rows, written as one: "(rows 4-6)"
+    for row in rows[:MAX_ROWS]:
+        number = refs.get(row.text)
+        if number is not None and run and number == run[-1] + 1:
+            run.append(number)
+            continue
+        if run:
+            text.append(_reference(run))
+        run = [] if number is None else [number]
+        if number is None:
+            text.append(row.text)
+    if run:
+        text.append(_reference(run))
     if len(rows) > MAX_ROWS:
         text.append(f"({len(rows) - MAX_ROWS} more rows left out)")
     return "\n".join(text)
