@@ -41,11 +41,12 @@ from agent.service.config import QUEUE_NAME
 from agent.service.queue import arrivals_key, live_workers
 from benchmarks.common import percentile, print_rows, tree_rss_mib, write_results
 from benchmarks.serve_frames import Captured, capture_demo, capture_real, salted
+from tools.lines import TextLayer
 
 SHOP, KEY = "bench", "bench-key-0123456789abcdef"
 POST_EVERY_S = 2.0
 TARGET_P95_S, TARGET_SCALING = 2.0, 1.7
-_DONE = re.compile(r"frames up to #\d+ \((\d+) new\) in ([\d.]+) s")
+_DONE = re.compile(r"frames up to #\d+ \((\d+) new\) in ([\d.]+) s(?:, version \d+; stages: ([^\n]*))?")
 
 
 def free_port() -> int:
@@ -109,6 +110,8 @@ class Stack:
         """One more worker; returns its start-up seconds (runtime, catalog, OCR warm-up)."""
         number = len(self.workers)
         env = {**self.env, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        if self.pin:  # one core each: one onnxruntime thread per session (OCR and embedder), not one per core
+            env["INTERAREC_ONNX_THREADS"] = "1"
         cpus = sorted(os.sched_getaffinity(0))
         core = cpus[number % len(cpus)]
         extra = {"preexec_fn": (lambda: os.sched_setaffinity(0, {core}))} if self.pin else {}
@@ -273,6 +276,7 @@ def cpu_seconds(pid: int) -> float:
 def _worker_log(stack: Stack, offsets: list[int]) -> dict:
     runs = covered = 0
     busy = 0.0
+    stages: dict[str, float] = {}
     for (_, log), offset in zip(stack.workers, offsets):
         with open(log, "rb") as handle:
             handle.seek(offset)
@@ -280,8 +284,11 @@ def _worker_log(stack: Stack, offsets: list[int]) -> dict:
                 runs += 1
                 covered += int(match.group(1))
                 busy += float(match.group(2))
+                for name, seconds in (item.split("=") for item in (match.group(3) or "").split()):
+                    stages[name] = stages.get(name, 0.0) + float(seconds)
     return {"pipeline_runs": runs, "frames_covered": covered, "busy_s": round(busy, 1),
-            "seconds_per_run": round(busy / runs, 3) if runs else None}
+            "seconds_per_run": round(busy / runs, 3) if runs else None,
+            "stage_s_per_run": {name: round(total / runs, 4) for name, total in stages.items()} if runs else {}}
 
 
 def measure_run(stack: Stack, pool: dict[str, list[Captured]], name: str, shoppers: int, seconds: float,
@@ -358,9 +365,12 @@ def measure(shoppers: int = 50, seconds: float = 40.0, ocr_shoppers: int = 2, oc
     result = {
         "settings": {"shoppers": shoppers, "seconds": seconds, "ocr_shoppers": ocr_shoppers,
                      "ocr_seconds": ocr_seconds, "post_every_s": POST_EVERY_S, "pinned_to_cores": pin,
-                     "worker_env": {"OMP_NUM_THREADS": "1"}},
+                     "worker_env": {"OMP_NUM_THREADS": "1", **({"INTERAREC_ONNX_THREADS": "1"} if pin else {})}},
         "frames_captured": {m: len(f) for m, f in pool.items()}, "capture_s": capture_s,
         "with_text_layer": {m: sum(f.text_layer is not None for f in fs) for m, fs in pool.items()},
+        # a page whose text layer holds no line (say, all pictures) is read by OCR even in a text-layer run
+        "empty_text_layer": {m: sum(f.text_layer is not None and not TextLayer.loads(f.text_layer).lines for f in fs)
+                             for m, fs in pool.items()},
         "worker_startup_s": startup,
         "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
         "targets": {"text_layer_p95_s": TARGET_P95_S, "text_layer_p95_by_workers": text_p95,
