@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 import socket
 import statistics
@@ -39,14 +38,14 @@ import redis.asyncio as aioredis
 
 from agent.service.config import QUEUE_NAME
 from agent.service.queue import arrivals_key, live_workers
-from benchmarks.common import percentile, print_rows, tree_rss_mib, write_results
+from benchmarks.common import print_rows, tree_rss_mib, write_results
 from benchmarks.serve_frames import Captured, capture_demo, capture_real, salted
+from benchmarks.serve_report import cpu_seconds, quantiles, rows, worker_log
 from tools.lines import TextLayer
 
 SHOP, KEY = "bench", "bench-key-0123456789abcdef"
 POST_EVERY_S = 2.0
 TARGET_P95_S, TARGET_SCALING = 2.0, 1.7
-_DONE = re.compile(r"frames up to #\d+ \((\d+) new\) in ([\d.]+) s(?:, version \d+; stages: ([^\n]*))?")
 
 
 def free_port() -> int:
@@ -257,40 +256,6 @@ async def _load(stack: Stack, run: Run, pool: dict[str, list[Captured]], shopper
     return samples
 
 
-def _quantiles(values: list[float]) -> dict | None:
-    if not values:
-        return None
-    return {"n": len(values), "p50": round(statistics.median(values), 3), "p95": round(percentile(values, 0.95), 3),
-            "max": round(max(values), 3)}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (/proc/PID/stat), in seconds."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _worker_log(stack: Stack, offsets: list[int]) -> dict:
-    runs = covered = 0
-    busy = 0.0
-    stages: dict[str, float] = {}
-    for (_, log), offset in zip(stack.workers, offsets):
-        with open(log, "rb") as handle:
-            handle.seek(offset)
-            for match in _DONE.finditer(handle.read().decode(errors="replace")):
-                runs += 1
-                covered += int(match.group(1))
-                busy += float(match.group(2))
-                for name, seconds in (item.split("=") for item in (match.group(3) or "").split()):
-                    stages[name] = stages.get(name, 0.0) + float(seconds)
-    return {"pipeline_runs": runs, "frames_covered": covered, "busy_s": round(busy, 1),
-            "seconds_per_run": round(busy / runs, 3) if runs else None,
-            "stage_s_per_run": {name: round(total / runs, 4) for name, total in stages.items()} if runs else {}}
-
-
 def measure_run(stack: Stack, pool: dict[str, list[Captured]], name: str, shoppers: int, seconds: float,
                 text_layer: bool, drain_s: float = 600.0) -> dict:
     run = Run(name)
@@ -302,7 +267,7 @@ def measure_run(stack: Stack, pool: dict[str, list[Captured]], name: str, shoppe
     cpu = [round(cpu_seconds(pid) - before, 1) for pid, before in zip(pids, cpu_before)]
     uncovered = sum(len(seqs) for seqs in run.outstanding.values())  # after draining for up to drain_s
     window = (max(run.covered_at) - run.start) if run.covered_at else None
-    by_material = {m: _quantiles([v for (s, _), v in run.latency.items() if run.material[s] == m])
+    by_material = {m: quantiles([v for (s, _), v in run.latency.items() if run.material[s] == m])
                    for m in ("demo", "real")}
     rss = [max(s["worker_rss_mib"][i] for s in samples) for i in range(len(stack.workers))] if samples else []
     return {
@@ -310,10 +275,10 @@ def measure_run(stack: Stack, pool: dict[str, list[Captured]], name: str, shoppe
         "seconds": seconds, "posting_s": round(run.posting_s, 1), "offered_frames_per_s": shoppers / POST_EVERY_S,
         "queued_frames": len(run.posted), "duplicates": run.duplicates, "statuses": run.statuses,
         "frames_lost": uncovered + run.failed, "failed_posts": run.failed, "uncovered_after_drain": uncovered,
-        "drain_limit_s": drain_s, "latency_s": _quantiles(list(run.latency.values())),
+        "drain_limit_s": drain_s, "latency_s": quantiles(list(run.latency.values())),
         "latency_s_by_material": by_material,
         "throughput_frames_per_s": round(len(run.latency) / window, 2) if window else None,
-        "workers_log": _worker_log(stack, offsets),
+        "workers_log": worker_log([log for _, log in stack.workers], offsets),
         "queue_depth": {"median": statistics.median(s["queue"] for s in samples) if samples else None,
                         "max": max((s["queue"] for s in samples), default=None)},
         "cpu_s": {"api": cpu[0], "workers": cpu[1:]},
@@ -322,24 +287,6 @@ def measure_run(stack: Stack, pool: dict[str, list[Captured]], name: str, shoppe
         "loadavg_before": [round(v, 2) for v in load_before], "loadavg_after": [round(v, 2) for v in os.getloadavg()],
         "samples": samples,
     }
-
-
-def rows(result: dict) -> list[dict]:
-    out = []
-    for r in result["runs"]:
-        stage = f"serve {r['workers']}w {'text layer' if r['text_layer'] else 'OCR-only'} {r['shoppers']} shoppers"
-        for material, q in r["latency_s_by_material"].items():
-            if q:
-                out.append({"stage": stage, "measure": f"frame -> recommendation, {material} ({q['n']})",
-                            "median": q["p50"], "p95": q["p95"], "unit": "s"})
-        out += [{"stage": stage, "measure": "throughput", "median": r["throughput_frames_per_s"], "p95": None,
-                 "unit": "frames/s"},
-                {"stage": stage, "measure": "queue depth (median, max)", "median": r["queue_depth"]["median"],
-                 "p95": r["queue_depth"]["max"], "unit": "jobs"},
-                {"stage": stage, "measure": "worker RSS (largest worker)", "p95": None, "unit": "MiB",
-                 "median": max(r["worker_rss_mib_max"] or [0])},
-                {"stage": stage, "measure": "frames lost", "median": r["frames_lost"], "p95": None, "unit": "frames"}]
-    return out
 
 
 def measure(shoppers: int = 50, seconds: float = 40.0, ocr_shoppers: int = 2, ocr_seconds: float = 20.0,
