@@ -14,10 +14,11 @@ from tools.perception.page.reader import PageReader
 
 
 def ocr(text: str, x0: float, y0: float, height: float = 22, *, width: float = 0, struck: bool = False,
-        weight: int = 400) -> ScreenLine:
+        weight: int = 400, role: str = "") -> ScreenLine:
+    """An OCR line with what ``tools.perception.ocr_lines`` measures in the pixels (strike, weight, heading)."""
     width = width or len(text) * height * 0.42
     line = from_ocr(text, x0, y0, x0 + width, y0 + height, 0.95)
-    return line.model_copy(update={"line_through": struck, "font_weight": weight})
+    return line.model_copy(update={"line_through": struck, "font_weight": weight, "role": role})
 
 
 def reader() -> PageReader:
@@ -59,9 +60,10 @@ def test_a_bare_amount_beside_a_struck_amount_and_a_discount_is_the_price_in_the
     assert facts.sources["price"] == "ocr"
 
 
-def test_a_bare_number_with_nothing_that_marks_a_price_is_not_the_price():
-    lines = [line for line in DOLLAR_PAGE if line.text not in ("1,799", "28% off")]
-    assert reader().read_page([lines]).price != 1299.0
+def test_a_bare_number_set_like_the_text_around_it_is_not_the_price():
+    lines = [line for line in DOLLAR_PAGE if line.text not in ("1,299", "1,799", "28% off")]
+    lines.append(ocr("1,299", 560, 215, 22))  # as small as the body: a count, a model number
+    assert reader().read_page([lines]).price is None
 
 
 def test_glued_sale_list_and_discount_boxes_are_read_in_one_box_too():
@@ -91,3 +93,46 @@ def test_a_grid_of_cards_whose_prices_lost_their_sign_is_a_listing():
     assert facts.kind == "listing"
     assert sorted(facts.card_prices) == [74.0, 89.0, 119.0, 549.0]
     assert facts.price is None
+
+
+def test_a_sign_misread_as_another_glyph_leaves_a_price_right_under_the_title_not_elsewhere():
+    lines = [line for line in DOLLAR_PAGE if line.text not in ("1,299", "1,799", "28% off")]
+    lines.append(ocr("天1,299", 560, 215, 44, weight=700))  # OCR's reading of a small "₹" or "$"
+    lines.append(ocr("12", 200, 215, 40, weight=700))  # a watch face in the product photo, left of the buy box
+    facts = reader().read_page([lines])
+    assert (facts.price, facts.currency) == (1299.0, "USD")
+    far = [line.model_copy(update={"y0": line.y0 + 400, "y1": line.y1 + 400}) if line.text == "天1,299" else line
+           for line in lines]
+    assert reader().read_page([far]).price is None  # far below the title it says nothing
+
+
+def test_a_prominent_number_alone_is_not_a_price():
+    lines = [line for line in DOLLAR_PAGE if line.text not in ("1,299", "1,799", "28% off")]
+    lines.append(ocr("2", 560, 215, 44, weight=700))  # a step number, a logo's digit, a size
+    assert reader().read_page([lines]).price is None
+
+
+def test_specification_fields_and_a_title_broken_after_a_hyphen():
+    lines = [
+        ocr("Anker PowerCore 10000 Portable Charger PD-", 560, 120, 34, role="heading"),
+        ocr("20W Slim Power Bank", 560, 156, 34, role="heading"),
+        ocr("Brand: Anker Innovations", 560, 205, 30, weight=700, role="heading"),  # bold, as large as a subtitle
+        ocr("$25.99", 560, 250, 40, weight=700),
+        ocr("• Capacity: 10000 mAh", 560, 320, 22),
+        ocr("Add to Cart", 560, 380, 26),
+        *[ocr(f"Detail {i}: charges phones and earbuds", 560, 430 + 30 * i, 20) for i in range(5)],
+    ]
+    facts = reader().read_page([lines])
+    assert facts.title == "Anker PowerCore 10000 Portable Charger PD-20W Slim Power Bank"
+    assert facts.price == 25.99
+
+
+def test_card_prices_without_any_discount_are_read_in_a_regular_grid_under_names():
+    cards = [*_card(320, "Asics", [ocr("89", 320, 575, 20)]), *_card(560, "Brooks", [ocr("129", 560, 575, 20)]),
+             *_card(800, "Mizuno", [ocr("74", 800, 575, 20)]), *_card(1040, "Saucony", [ocr("119", 1040, 575, 20)])]
+    facts = reader().read_page([GRID[:3] + cards])
+    assert facts.kind == "listing"
+    assert sorted(facts.card_prices) == [74.0, 89.0, 119.0, 129.0]
+    uneven = [line.model_copy(update={"x0": line.x0 + 90, "x1": line.x1 + 90}) if line.x0 == 800 else line
+              for line in cards]
+    assert reader().read_page([GRID[:3] + uneven]).kind != "listing"  # no regular pitch: not a grid

@@ -137,7 +137,9 @@ def join_wrapped(segs: Sequence[Segment], first: Segment) -> str:
             break  # the same heading again (shops repeat titles for small screens), not its next line
         if s.tags == first.tags and abs(s.font_size - first.font_size) < 0.5 and 0 <= s.y0 - last.y1 < 0.8 * \
                 first.font_size and abs(s.x0 - first.x0) < 2 * first.font_size:
-            text, last = f"{text} {s.text}", s
+            # A line that breaks after a hyphen ("TR-" / "256") continues the word.
+            joiner = "" if re.search(r"\w-$", text) else " "
+            text, last = f"{text}{joiner}{s.text}", s
         elif s.y0 > last.y1 + first.font_size:
             break
     return text

@@ -26,6 +26,7 @@ from tools.perception.page.prices import (
 PRICE_ITEMPROPS = {"price", "lowprice", "offers", "saleprice"}
 # Signs OCR confuses with one another ("₹" read as "¥"): on a page whose prices mostly carry one, a lone other is it.
 LOOKALIKE = {"INR": ("JPY", "CNY"), "JPY": ("INR", "CNY"), "CNY": ("INR", "JPY")}
+_STRAY_SIGN = re.compile(r"^[^\x00-\x7f\d\s]\s?(\d(?:[\d.,]*\d)?)$")  # one glyph outside ASCII, then a number
 _ROW_REACH = 2.5  # font sizes: how far beside an amount its row's struck price or percentage may sit
 _PERCENT_OFF = re.compile(r"^\s*[-–]?\s?\d{1,2}\s?%(?:\s*(?:off|rabatt|de r[ée]duction|descuento|sconto))?\s*$",
                           re.IGNORECASE)
@@ -35,20 +36,23 @@ def mentions_of(s: Segment, view: list[Segment], currency: str = "") -> list[Pri
     """The price mentions ``s`` holds; ``view``: the segments of its screenshot; ``currency``: the page's."""
     mentions = [replace(m, currency=currency) if currency and m.currency in LOOKALIKE.get(currency, ()) else m
                 for m in find_price_mentions(s.text)]
-    own = discount_of(s.text)
-    if mentions:
-        # "₹589 ₹699 16% off" in one segment: the higher amount the discount is taken from is the list price.
-        if own is not None and len(mentions) >= 2:
-            return [replace(m, list_price=True) if m.amount == own.list_price and not m.list_price else m
-                    for m in mentions]
-        return mentions
     amount = bare_amount(s.text)
-    if own is None and amount is not None and (row := discount_of(_row_text(s, view))) is not None \
-            and row.price == amount:
-        own = row  # "479" beside a struck "2,199" and "78% off" (or OCR's "2,19978%")
+    first = mentions[0].amount if mentions else amount
+    own = discount_of(s.text)
+    if own is None and first is not None and (row := discount_of(_row_text(s, view))) is not None \
+            and row.price == first:
+        own = row  # "479" (or "₹479") beside a struck "2,199" and "78% off" (or OCR's "2,19978%")
     if own is not None:
-        return [PriceMention(amount=own.price, currency=currency, start=0, end=len(s.text)),
-                PriceMention(amount=own.list_price, currency=currency, start=0, end=len(s.text), list_price=True)]
+        # The sale price and the list price the discount is taken from, in the currency either was written in.
+        sign = next((m.currency for m in mentions if m.currency), currency)
+        return [PriceMention(amount=own.price, currency=sign, start=0, end=len(s.text)),
+                PriceMention(amount=own.list_price, currency=sign, start=0, end=len(s.text), list_price=True)]
+    if mentions:
+        return mentions
+    stray = _STRAY_SIGN.match(s.text) if amount is None else None
+    if stray is not None:
+        # "天8,999", "平699": OCR read the currency sign as another glyph; the number is still bare.
+        amount = bare_amount(stray.group(1))
     if amount is None:
         return []
     beside = [o for o in same_row(view, s) if min(abs(o.x0 - s.x1), abs(s.x0 - o.x1)) < _ROW_REACH * s.font_size]
@@ -61,7 +65,10 @@ def mentions_of(s: Segment, view: list[Segment], currency: str = "") -> list[Pri
                              end=len(s.text))]
     if not s.line_through and any(_sale_row_mark(o) for o in beside):
         return [PriceMention(amount=amount, currency=currency, start=0, end=len(s.text))]
-    return []
+    if stray is None:
+        return []  # a number alone: a size, a count, a step, a logo's digits (measured: no page gained by them)
+    # A sign misread: a price only where the reader finds it prominent and right under the title (``bare``).
+    return [PriceMention(amount=amount, currency=currency, start=0, end=len(s.text), bare=True)]
 
 
 def _sale_row_mark(o: Segment) -> bool:
@@ -90,3 +97,42 @@ def page_currency(mentions: list[PriceMention]) -> str:
         return ""
     code, n = counts.most_common(1)[0]
     return code if n >= 0.6 * sum(counts.values()) else ""
+
+
+GRID_MIN_CELLS = 3
+_PITCH_SLACK = 0.06  # share of the pitch by which a card's left edge may miss its column
+
+
+def grid_amounts(view: list[Segment], priced: list[Segment], currency: str = "") -> list[tuple[Segment, PriceMention]]:
+    """Bare amounts that are card prices: on a row of three or more amounts (priced segments or bare numbers) set
+    at a regular horizontal pitch, each under a name left-aligned with it (a grid of product cards, whose price
+    signs OCR dropped). ``priced``: the segments of ``view`` that already hold a price."""
+    found: list[tuple[Segment, PriceMention]] = []
+    taken = {id(s) for s in priced}
+    bare = [s for s in view if id(s) not in taken and not s.line_through and bare_amount(s.text) is not None]
+    for anchor in bare:
+        if any(anchor is s for s, _ in found):
+            continue
+        cells = [s for s in [*priced, *bare] if s is anchor or s.overlaps_row(anchor)]
+        cells = sorted({id(s): s for s in cells if _named(s, view)}.values(), key=lambda s: s.x0)
+        if len(cells) < GRID_MIN_CELLS or not _regular([s.x0 for s in cells]):
+            continue
+        found += [(s, PriceMention(amount=bare_amount(s.text) or 0.0, currency=currency, start=0, end=len(s.text)))
+                  for s in cells if id(s) not in taken and bare_amount(s.text) is not None
+                  and not any(s is f for f, _ in found)]
+    return found
+
+
+def _named(s: Segment, view: list[Segment]) -> bool:
+    """A line of words just above ``s`` and left-aligned with it (the card's product name)."""
+    return any(re.search(r"[^\W\d_]{3}", o.text) and abs(o.x0 - s.x0) < s.font_size and 0 <= s.y0 - o.y1 < 4 * s.height
+               for o in view if o is not s)
+
+
+def _regular(xs: list[float]) -> bool:
+    """Left edges at one pitch (a missing card leaves a gap of whole pitches)."""
+    steps = [b - a for a, b in zip(xs, xs[1:], strict=False)]
+    pitch = min(steps)
+    if pitch < 40:
+        return False
+    return all(abs(step / pitch - round(step / pitch)) * pitch <= _PITCH_SLACK * pitch for step in steps)

@@ -83,6 +83,7 @@ class PriceMention:
     threshold: bool = False  # "free delivery over £30", "gifts under $100"
     labelled: bool = False  # "Price: $87.11"
     range_low: bool = False  # the first amount of a range ("352,00 – 376,45 б.р.")
+    bare: bool = False  # a number alone, without a currency or anything else that marks it as a price
 
 
 def _currency_code(symbol: str) -> str:

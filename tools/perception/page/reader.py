@@ -23,7 +23,7 @@ from tools.perception.page.evidence import MarkupPolicy, weigh_markup
 from tools.perception.page.fields import CHROME, read_brand, read_breadcrumb, read_rating
 from tools.perception.page.layout import Segment, body_font_size, join_wrapped, segments, source_of
 from tools.perception.page.markup import MarkupFacts
-from tools.perception.page.mentions import PRICE_ITEMPROPS, mentions_of, page_currency
+from tools.perception.page.mentions import PRICE_ITEMPROPS, grid_amounts, mentions_of, page_currency
 from tools.perception.page.prices import PriceMention, find_price_mentions
 
 _BUY = re.compile(r"\b(?:add to (?:cart|bag|basket|trolley)|buy now|buy it now|in den warenkorb|jetzt kaufen|"
@@ -39,11 +39,19 @@ _RELATED = re.compile(r"(?:customers (?:who|also)|also (?:bought|viewed|like)|yo
                       # "(visitors were) also interested in", in a few more languages
                       r"also interested|interessierten sich auch|huvitatud ka|kiinnostuneita myös|"
                       r"ook interessant|także zainteresowani|också intresserade)", re.IGNORECASE)
+# "Brand: Acme", "Colour: Coffee Brown", "• Material: cotton": a field of the page (a short key and value) or a
+# bullet of a specification list, not the product's title, however large OCR measures it.
+_FIELD = re.compile(r"^\W{0,2}[^\W\d_][\w'’.-]*(?:\s[\w'’.-]+)?\s?[:：]\s*\S+(?:\s+\S+){0,3}$")
+_BULLET = re.compile(r"^\s*[•·▪◦●■►✓✔]\s*")
 _TITLE_PREFIX = re.compile(r"^\s*(?:details about|über|détails sur|dettagli su|detalles de)\s+", re.IGNORECASE)
 
 SCROLL_STEP = 680.0  # px a shopper scrolls between two views (85% of an 800 px viewport), when not told
 TITLE_CANDIDATES = 6
 ORDER_BONUS = 1.5
+ALIGN_BONUS = 0.5
+ALIGN_REACH = 200.0  # px below the title
+BARE_PROMINENCE = 1.3  # a bare amount set this many times the body size may be a price
+BARE_ABOVE = 20.0  # px: beside the title's last line
 
 
 class _Page:
@@ -166,6 +174,8 @@ class PageReader:
                     score += 0.2
                 if len(words) < 2 and "h1" not in s.tags:
                     score -= 0.8
+                if (_FIELD.match(s.text) or _BULLET.match(s.text)) and "h1" not in s.tags:
+                    score -= 1.0
                 if "link" in s.roles and "h1" not in s.tags:
                     score -= 0.5
                 score -= 0.03 * v  # the top of the page first, gently: unstyled pages are long
@@ -201,6 +211,11 @@ class PageReader:
                     c = PriceCandidate(mention, s, v)
                     c.score = self._price_score(c, page)
                     candidates.append(c)
+            priced = [c.segment for c in candidates if c.view == v and c.score > -1]
+            for s, mention in grid_amounts(view, priced, currency):
+                c = PriceCandidate(mention, s, v)
+                c.score = self._price_score(c, page)
+                candidates.append(c)
         return candidates
 
     @staticmethod
@@ -209,6 +224,8 @@ class PageReader:
         m, s = c.mention, c.segment
         if m.list_price or s.line_through:
             return -1.0  # the list price, read separately
+        if m.bare and s.font_size < BARE_PROMINENCE * page.body:
+            return -2.0  # a number among others (a quantity, a count, a size), not a price
         score = 1.0 + min(3.0, 2.0 * max(0.0, s.font_size / page.body - 1.0))
         if s.font_weight >= 600:
             score += 0.4
@@ -236,8 +253,13 @@ class PageReader:
         dy = page.y(c.view, c.segment) - title_y
         if any(title_y < r < title_y + dy for r in page.related):
             return -3.0
+        in_column = abs(c.segment.x0 - title[1].x0) < title[1].font_size
+        if c.mention.bare and not (-BARE_ABOVE <= dy <= ALIGN_REACH and in_column):
+            return -10.0  # a bare number is the price only right under the title, in its column
         if -60 <= dy <= 700:
-            return 2.5 * (1 - max(0.0, dy) / 700)
+            # A buy box sets its title and price in one column: the same left edge, just below it.
+            aligned = ALIGN_BONUS if in_column and dy <= ALIGN_REACH else 0.0
+            return 2.5 * (1 - max(0.0, dy) / 700) + aligned
         y = title_y + dy
         if dy < -60 and any(y - 600 < r < y for r in page.related):
             return -3.0  # above the title, in a "consider these items" row
@@ -252,7 +274,8 @@ class PageReader:
             return {}
         title_y = page.y(title[0], title[1])
         after = sorted(((page.y(c.view, c.segment), c) for c in candidates
-                        if c.score > 0 and page.y(c.view, c.segment) >= title_y - 60), key=lambda item: item[0])
+                        if c.score > 0 and not c.mention.bare and page.y(c.view, c.segment) >= title_y - 60),
+                       key=lambda item: item[0])
         bonus: dict[int, float] = {}
         for y, c in after:
             if any(title_y < r < y for r in page.related):
