@@ -16,14 +16,17 @@ from agent.wiring import Runtime
 from catalog.models import Product
 from tools.capture.personas import Persona
 from tools.capture.session import browse_session
-from tools.recommend.candidates import RETRIEVAL_POOL, retrieve
+from tools.recommend.candidates import RETRIEVAL_POOL, retrieve, retrieve_seen
 from tools.recommend.catalog_terms import CatalogTerms
-from tools.recommend.constraints import constraints_from_summary
+from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_brands, seen_queries
 from tools.recommend.explain import recommendations
+from tools.recommend.lexical import index_for
 from tools.recommend.optimizer import select
-from tools.schemas import BehaviorSummary, Constraints, Frame, SeenProduct
+from tools.schemas import BehaviorSummary, Candidate, Constraints, Frame, SeenProduct
 
 SEEN_TITLE_SIMILARITY = 0.9  # a catalog title this close to a title read off a screen is "already viewed"
+# The type inferred from browsing is a score term, not a filter (measured: docs/real-shoppers.md, "Hard vs soft")
+CATEGORY_POLICY = "soft"
 
 
 class RunState(TypedDict, total=False):
@@ -109,7 +112,7 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         categories = {c for p in runtime.shop_products for c in p.category_path}
         constraints = constraints_from_summary(summary, k=settings.k, price_tolerance=settings.price_tolerance,
                                                catalog_currency=catalog_currency(runtime.shop_products),
-                                               catalog_categories=categories,
+                                               catalog_categories=categories, category_policy=CATEGORY_POLICY,
                                                nearest_categories=nearest_categories(runtime, summary, categories))
         listener.stage_finished("constrain", ", ".join(constraints.categories) or "no category")
         return {
@@ -123,7 +126,7 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         listener.stage_started("recommend", f"top {settings.k}")
         constraints = Constraints.model_validate(state["constraints"])
         viewed = state.get("viewed_product_ids", [])
-        candidates = retrieve(runtime.store, constraints, exclude_ids=viewed)
+        candidates = seen_candidates(runtime, constraints, BehaviorSummary.model_validate(state["summary"]), viewed)
         if len(candidates) < constraints.k:  # too few fit: let the optimiser see what the filters exclude and relax
             candidates = retrieve(runtime.store, constraints, exclude_ids=viewed, unfiltered_pool=RETRIEVAL_POOL)
         retrieved = time.perf_counter()
@@ -152,6 +155,15 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
     graph.add_edge("constrain", "recommend")
     graph.add_edge("recommend", END)
     return graph.compile()
+
+
+def seen_candidates(runtime: Runtime, constraints: Constraints, summary: BehaviorSummary,
+                    viewed: list[str]) -> list[Candidate]:
+    """The catalog query from what the shopper saw: every title read (newest weighted most) by meaning and by
+    words, brands seen and browsed types as score terms (tools/recommend/candidates.py ``retrieve_seen``)."""
+    return retrieve_seen(runtime.store, constraints, seen_queries(summary), exclude_ids=viewed,
+                         types=inferred_types(summary), lexical=index_for(runtime.shop_products),
+                         brands=seen_brands(summary))
 
 
 def nearest_categories(runtime: Runtime, summary: BehaviorSummary, categories: set[str]) -> list[str]:

@@ -45,7 +45,8 @@ def cmd_lcrec(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     settings = settings_from(args)
     doc = run_lcrec(LCREC_SUITES[args.suite], data, settings, split=args.split, users=args.users, seed=args.seed,
-                    pages=args.pages, progress=lambda line: render.stderr.print(line, highlight=False, markup=False))
+                    pages=args.pages, progress=lambda line: render.stderr.print(line, highlight=False, markup=False),
+                    frames_per_page=args.frames_per_page)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(_finite(doc), indent=1, default=str) + "\n", encoding="utf-8")
     (out / "report.md").write_text(lcrec_markdown(doc) + "\n", encoding="utf-8")
@@ -66,8 +67,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.dataset:
         return cmd_lcrec(args)
-    if args.split != "test" or args.users is not None or args.pages is not None:
-        raise UsageError("--split, --users and --pages apply to --dataset lcrec:PATH only")
+    if args.split != "test" or args.users is not None or args.pages is not None or args.frames_per_page:
+        raise UsageError("--split, --users, --pages and --frames-per-page apply to --dataset lcrec:PATH only")
     if args.suite not in SUITES:
         raise UsageError(f"unknown suite {args.suite!r}; choose one of: {', '.join(SUITES)}")
     out = Path(args.out)
@@ -104,4 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     command.add_argument("--users", type=int, help="with --dataset: users to sample (default: the suite's)")
     command.add_argument("--seed", type=int, default=0, help="with --dataset: the user sample's seed")
     command.add_argument("--pages", type=int, help="with --dataset: history pages InteraRec browses (default 5)")
+    command.add_argument("--frames-per-page", choices=("top", "scroll", "all"),
+                         help="with --dataset, the frames ablation: each page also scrolled twice by a viewport, "
+                              "InteraRec reading its top frame, top + one scroll, or all (default: one frame)")
     command.set_defaults(func=cmd_eval)

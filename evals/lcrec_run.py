@@ -34,6 +34,11 @@ from tools.schemas import Frame
 from tools.sessions.models import SKNN, STAN, VSKNN
 
 PAGE_SOURCE = "lcrec-pages"
+# The frames-per-page ablation: each page opened, then scrolled twice by a viewport, into a page store of its own;
+# a user's capture is then each page's top frame, top + first scroll, or all (a page too short to scroll gives
+# duplicates of its top frame, dropped).
+FRAMES_PER_PAGE = {"top": 1, "scroll": 2, "all": None}
+SCROLLS = 2
 PAGES_PER_BROWSE = 60  # pages opened per browser session while filling the page cache
 PAIRED = ("hr@10", "ndcg@10", "mrr@10")
 METRICS = tuple(f"{m}@{k}" for k in (10, 20) for m in ("hr", "ndcg", "mrr"))
@@ -65,12 +70,15 @@ def _page_path(url: str) -> str:
     return urlsplit(url).path
 
 
-def page_frames(runtime, pids: list[str], shop_url: str, progress: Callable[[str], None]) -> dict[str, list[Frame]]:
-    """Product id -> its page's frames, opening in Chromium only the pages the page store does not hold yet."""
+def page_frames(runtime, pids: list[str], shop_url: str, progress: Callable[[str], None],
+                scrolls: int = 0) -> dict[str, list[Frame]]:
+    """Product id -> its page's frames, opening in Chromium only the pages the page store does not hold yet
+    (with ``scrolls``: each page then scrolled that many viewports, kept apart from the one-frame pages)."""
     store = runtime.frames
+    source = f"{PAGE_SOURCE}+scroll{scrolls}" if scrolls else PAGE_SOURCE
     by_path: dict[str, list[Frame]] = {}
     for session in store.sessions():
-        if session.source.startswith(PAGE_SOURCE) and session.status == "complete":
+        if session.source.startswith(f"{source}:") and session.status == "complete":
             frames = store.frames(session.session_id)
             originals = {f.frame_id: f for f in frames}
             for frame in frames:
@@ -81,8 +89,9 @@ def page_frames(runtime, pids: list[str], shop_url: str, progress: Callable[[str
     for start in range(0, len(missing), PAGES_PER_BROWSE):
         chunk = missing[start:start + PAGES_PER_BROWSE]
         persona = Persona(name="lcrec-pages", description="Opens each item's product page once.",
-                          steps=[Step(action="goto", text=wanted[pid]) for pid in chunk])
-        session_id = store.new_session(f"{PAGE_SOURCE}:{len(chunk)}")
+                          steps=[step for pid in chunk for step in [Step(action="goto", text=wanted[pid])] + [
+                              Step(action="scroll", amount=runtime.browser_config.height)] * scrolls])
+        session_id = store.new_session(f"{source}:{len(chunk)}")
         browse_session(runtime.browser_config, store, session_id, shop_url, persona, pace_s=0.0)  # one frame a page
         frames = store.frames(session_id)
         originals = {f.frame_id: f for f in frames}
@@ -138,7 +147,8 @@ def _score_all(method: Recommender, cases: list[EvalCase], progress: Callable[[s
 
 
 def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalCase], settings: Settings,
-               progress: Callable[[str], None]) -> tuple[Any, list[Recommender], dict[str, Any]]:
+               progress: Callable[[str], None],
+               frames_per_page: str | None = None) -> tuple[Any, list[Recommender], dict[str, Any]]:
     tag = f"lcrec-{data.name}-{data.digest[:16]}"
     run_settings = settings.model_copy(update={"catalog_dir": settings.data_dir / "eval-catalogs" / tag,
                                                "frames_dir": settings.data_dir / "eval-pages" / tag,
@@ -149,12 +159,15 @@ def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalC
     pids = list(dict.fromkeys(step.text.removeprefix("/p/") for c in cases for step in c.persona.steps))
     started = time.perf_counter()
     with start_shop(runtime) as shop:
-        pages = page_frames(runtime, pids, shop.url, progress)
-    captures = {c.case_id: Capture(c.case_id, [f for s in c.persona.steps for f in pages[s.text.removeprefix("/p/")]],
-                                   0.0) for c in cases}
+        pages = page_frames(runtime, pids, shop.url, progress, scrolls=SCROLLS if frames_per_page else 0)
+    keep = FRAMES_PER_PAGE[frames_per_page] if frames_per_page else None
+    captures = {c.case_id: Capture(c.case_id, [f for s in c.persona.steps
+                                               for f in pages[s.text.removeprefix("/p/")][:keep]], 0.0) for c in cases}
     info = {"pages": len(pids), "pages_without_frame": sum(not pages[p] for p in pids),
             "page_seconds": round(time.perf_counter() - started, 1), "summariser": runtime.backends.summariser,
             "catalog_dir": str(run_settings.catalog_dir), "page_store": str(run_settings.frames_dir),
+            "frames_per_page": frames_per_page or "top (one-frame page store)",
+            "frames_used": sum(len(c.frames) for c in captures.values()),
             "retrieval": {"query": "seen titles (embeddings + BM25)", "pool": SEEN_POOL,
                           "lexical_weight": LEXICAL_WEIGHT, "seen_brand_weight": SEEN_BRAND_WEIGHT,
                           "type_weight": TYPE_WEIGHT}}
@@ -184,7 +197,7 @@ def paired(records: list[Record], a: str, b: str, resamples: int) -> dict[str, d
 
 def run_lcrec(suite: LcrecSuite, data: lcrec.LcrecData, settings: Settings, split: str = "test",
               users: int | None = None, seed: int = 0, pages: int | None = None,
-              progress: Callable[[str], None] = print) -> dict[str, Any]:
+              progress: Callable[[str], None] = print, frames_per_page: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     revision = git_revision()  # the code the run starts with (commits during a long run are not in it)
     products, item_stats = lcrec.products(data)
@@ -200,7 +213,7 @@ def run_lcrec(suite: LcrecSuite, data: lcrec.LcrecData, settings: Settings, spli
     records: list[Record] = []
     try:
         if suite.interarec:
-            runtime, extra, info = _interarec(data, products, cases, settings, progress)
+            runtime, extra, info = _interarec(data, products, cases, settings, progress, frames_per_page)
             methods += extra
         for method in methods:
             method.fit(train)

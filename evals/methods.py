@@ -66,11 +66,13 @@ def capture(runtime: Runtime, case: EvalCase, shop_url: str) -> Capture:
 
 
 class InteraRecMethod:
-    """Summary (screens, text or both) -> constraints -> Chroma candidates -> OR-Tools ranking of K."""
+    """Summary (screens, text or both) -> constraints -> Chroma candidates -> OR-Tools ranking of K. The defaults
+    are the product's own path (agent/pipeline.py): the query from the titles seen, the browsed type soft;
+    ``query="type"`` / ``category_policy="hard"`` are the earlier strongest-type query and filter."""
 
     def __init__(self, runtime: Runtime, captures: dict[str, Capture], modality: str = "screens",
                  frame_fraction: float = 1.0, name: str | None = None, session_model: SessionModel | None = None,
-                 session_weight: float = SESSION_WEIGHT, category_policy: str = "hard", query: str = "type",
+                 session_weight: float = SESSION_WEIGHT, category_policy: str = "soft", query: str = "seen",
                  pool: int = SEEN_POOL, type_weight: float = TYPE_WEIGHT, base_weight: float = BASE_QUERY_WEIGHT,
                  seen_limit: int | None = None, lexical_weight: float = LEXICAL_WEIGHT,
                  brand_weight: float = SEEN_BRAND_WEIGHT) -> None:

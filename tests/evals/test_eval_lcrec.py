@@ -107,6 +107,8 @@ def test_bad_folders_are_one_line_usage_errors(tmp_path, capsys, setup, message)
 def test_eval_command_rejects_other_dataset_kinds_and_lcrec_only_options(tmp_path, capsys):
     assert main(["eval", "--dataset", "csv:somewhere", "--out", str(tmp_path)]) == 2
     assert main(["eval", "--suite", "quick", "--users", "3", "--out", str(tmp_path)]) == 2
+    assert main(["eval", "--suite", "quick", "--frames-per-page", "all", "--out", str(tmp_path)]) == 2
+    assert "--frames-per-page apply to --dataset" in capsys.readouterr().err
     folder = _folder(tmp_path)
     assert main(["eval", "--suite", "nonsense", "--dataset", f"lcrec:{folder}", "--out", str(tmp_path)]) == 2
 
