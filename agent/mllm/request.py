@@ -117,11 +117,12 @@ def label_list(labels: list[str]) -> str:
     return ", ".join(labels)
 
 
-def make_units(frames: list[Frame], text_layers: TextLayerLookup | None) -> list[Unit]:
+def make_units(frames: list[Frame], text_layers: TextLayerLookup | None, product_photos: bool = False) -> list[Unit]:
     """The pieces of a request: without a text layer lookup, one per frame; with one, the frames of a page visit
     that have a text layer share one piece, and each frame without one is a piece alone. A frame whose recorded
     text layer is empty (a stretch of the page with pictures only) belongs to its visit when the visit has text;
-    a visit of empty layers only (a page drawn on a canvas) goes as screenshots."""
+    a visit of empty layers only (a page drawn on a canvas) goes as screenshots. ``product_photos``: every product
+    page's visit comes with its screenshot, not only those whose text lacks the product's title or price."""
     if text_layers is None:
         return [Unit((frame,)) for frame in frames]
     units: list[Unit] = []
@@ -133,32 +134,35 @@ def make_units(frames: list[Frame], text_layers: TextLayerLookup | None) -> list
             if layer is not None and (layer.lines or with_text):
                 run.append((frame, layer))
                 continue
-            units.extend(_visit_unit(run))
+            units.extend(_visit_unit(run, product_photos))
             run = []
             units.append(Unit((frame,)))  # no text layer, or a visit without any text
-        units.extend(_visit_unit(run))
+        units.extend(_visit_unit(run, product_photos))
     return units
 
 
-def _visit_unit(run: list[tuple[Frame, TextLayer]]) -> list[Unit]:
+def _visit_unit(run: list[tuple[Frame, TextLayer]], product_photos: bool) -> list[Unit]:
     if not run:
         return []
     frames, layers = [frame for frame, _ in run], [layer for _, layer in run]
     rows = tuple(visit_rows(frames, layers))
-    return [Unit(tuple(frames), rows, markup_line(layers), _picture(frames, layers, rows))]
+    return [Unit(tuple(frames), rows, markup_line(layers), _picture(frames, layers, rows, product_photos))]
 
 
-def _picture(frames: list[Frame], layers: list[TextLayer], rows: tuple[Row, ...]) -> Frame | None:
-    """The screenshot a visit's text is sent with, where the image adds what the text lacks: the product photo
-    of a product page (its colour, its style: the top of the page, where product pages show it), or a page with
-    little text. Listings and other pages go as text alone: their text names what they show."""
+def _picture(frames: list[Frame], layers: list[TextLayer], rows: tuple[Row, ...],
+             product_photos: bool = False) -> Frame | None:
+    """The screenshot a visit's text is sent with, where the image adds what the text lacks: a page with little
+    text, or a product page whose text does not give the product's title and price as the page reader reads them
+    (the top of the page, where product pages show the product). Listings and other pages, and product pages
+    whose text names the product and its price, go as text alone; ``product_photos`` sends every product page's
+    photo as well (its look: colour, style; 85 tokens each)."""
     thin = sum(len(row.text) for row in rows) < THIN_TEXT_CHARS
     if not thin:
         markup_raw = next((layer.markup for layer in layers if layer.markup), None)
         facts = PageReader().read_page([layer.lines for layer in layers],
                                        markup_facts(markup_raw) if markup_raw else None,
                                        offsets=[float(frame.scroll_y) for frame in frames])
-        if facts.kind != "product":
+        if facts.kind != "product" or (not product_photos and facts.title and facts.price is not None):
             return None
     return min(frames, key=lambda frame: frame.scroll_y)  # the first of the topmost
 

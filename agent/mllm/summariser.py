@@ -10,8 +10,9 @@ schema asked for, ``wire.py`` the wire formats, ``cache.py`` what is remembered;
   (``agent/mllm/page_text.py``), in the ``summarise_text_layer`` prompt, the frames named f1, f2, ... (mapped back
   to their ids in the answer). Rows most pages start with (the shop's header and menu) are given once, and so are
   rows repeated across the request (a footer, a buy button), referred to in place. Only a product page's or a
-  thin page's visit comes with a screenshot (its topmost, downscaled to ``text_layer_max_pixels``, low detail):
-  there the image adds the product photo. Frames without a text layer (imported pictures, empty layers) are sent
+  thin page's visit comes with a screenshot (its topmost, downscaled to ``text_layer_max_pixels``, low detail),
+  and of product pages only those whose text does not give the product's title and price (``product_photos``:
+  all of them, for the photo's look). Frames without a text layer (imported pictures, empty layers) are sent
   as before: full screenshots within ``max_pixels``; a request without any page text is the screenshots-only
   request. In ``json_schema`` and ``tools`` modes the prompt does not quote the schema: the structured-output
   arguments carry it. ``agent/mllm/tokens.py`` estimates what a request costs (``benchmarks/mllm_tokens.py``).
@@ -91,7 +92,7 @@ class MllmSummariser:
     def __init__(self, client: openai.OpenAI, model: str, max_pixels: int = 640_000, max_frames: int = 12, *,
                  cache_path: Path | str | None = None, timeout: float | None = None,
                  mode: str | None = None, text_layers: TextLayerLookup | None = None,
-                 text_layer_max_pixels: int = DEFAULT_TEXT_LAYER_MAX_PIXELS) -> None:
+                 text_layer_max_pixels: int = DEFAULT_TEXT_LAYER_MAX_PIXELS, product_photos: bool = False) -> None:
         if mode is not None:
             structured_output(mode, {})  # fail early on an unknown mode
         self.client = client
@@ -100,6 +101,7 @@ class MllmSummariser:
         self.max_frames = max_frames  # screenshots per request: full frames and page visits alike
         self.text_layers = text_layers  # frame -> its text layer, when the capture recorded one
         self.text_layer_max_pixels = text_layer_max_pixels
+        self.product_photos = product_photos  # every product page's screenshot, not only where its text falls short
         self.endpoint = str(client.base_url)
         self.timeout = timeout or _timeout_seconds(client.timeout) or DEFAULT_TIMEOUT_S
         self.name = f"MLLM {model} (OpenAI-compatible endpoint {client.base_url})"
@@ -118,7 +120,7 @@ class MllmSummariser:
         if not new:
             return previous if previous is not None else BehaviorSummary(summariser=self.name, frames_read=0)
         # frames left out by the budget count as covered
-        units = evenly(make_units(new, self.text_layers), self.max_frames)
+        units = evenly(make_units(new, self.text_layers, self.product_photos), self.max_frames)
         data = self._answer(units, previous)
         try:
             summary = BehaviorSummary.model_validate({
@@ -138,7 +140,7 @@ class MllmSummariser:
         _, new = self._new_frames(frames, previous)
         if not new:
             return []
-        units = evenly(make_units(new, self.text_layers), self.max_frames)
+        units = evenly(make_units(new, self.text_layers, self.product_photos), self.max_frames)
         return self._request_parts(units, previous, mode=mode or self.mode)[0]
 
     def usage_summary(self) -> dict:

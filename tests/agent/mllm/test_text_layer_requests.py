@@ -25,6 +25,7 @@ from agent.mllm.summariser import (
     prompt_schema,
     summary_schema,
 )
+from agent.mllm.tokens import request_tokens
 from agent.settings import load_settings
 from agent.wiring import build_summariser
 from tests.fake_openai import FakeOpenAI, chat_completion
@@ -229,8 +230,9 @@ def _sent(request: dict) -> str:
 
 
 def test_each_page_visit_goes_as_its_compact_text_and_product_pages_with_one_downscaled_screenshot(store):
+    """With ``product_photos`` every product page's visit carries its photo; the default is below."""
     frames = reading_session(store)
-    summary, request = _summarise(store, frames)
+    summary, request = _summarise(store, frames, product_photos=True)
     content = _content(request)
     prompt = content[0]["text"]
     assert prompt.startswith("Summarise an online shopper's preferences from the shop pages they saw, visit by visit")
@@ -279,6 +281,25 @@ def test_each_page_visit_goes_as_its_compact_text_and_product_pages_with_one_dow
     assert '"properties"' not in prompt and "structured-output response format" in prompt
 
 
+def test_a_product_page_goes_without_its_photo_when_its_text_gives_title_and_price(store):
+    """By default a product page's screenshot is sent only when its text falls short: here the first product page's
+    text lacks any price (the reader finds none), so its topmost screenshot goes with it; the second's does not."""
+    frames = reading_session(store)
+    _, request = _summarise(store, frames)
+    assert _images(request) == []  # both product pages' text names the product and its price
+    priceless = [line for line in product_page("Maxima", "Maxima 12011PPGW Analog Watch - For Men", "₹593", None,
+                                               SPECS) if "₹" not in line.text and "Rs." not in line.text]
+    session = store.new_session("test")
+    shown = [store.add(session, _screenshot(60 + i), url=f"{SITE}/p/maxima-12011ppgw", scroll_y=scroll,
+                       text_layer=frame_layer(priceless, scroll)) for i, scroll in enumerate((0, 450))]
+    other = frames[5:]  # the second product page, whose text gives its price
+    _, request = _summarise(store, [*shown, *other])
+    assert [image["url"] for image in _images(request)] == [image_data_url(shown[0].path,
+                                                                           DEFAULT_TEXT_LAYER_MAX_PIXELS)]
+    first, second = _page_texts(request)[-2:]
+    assert first.endswith("\nscreenshot f1:") and "screenshot" not in second
+
+
 def test_the_page_text_carries_every_value_a_summary_of_the_session_is_made_of(store):
     """The fields stay fillable from what is sent: each value the session's summary needs (types, brands, titles,
     prices and list prices, specifications, promotions, the search query) is in the text of the request."""
@@ -294,9 +315,10 @@ def test_the_page_text_carries_every_value_a_summary_of_the_session_is_made_of(s
 
 def test_the_text_layer_mode_costs_a_fifth_of_every_unique_frame_at_full_size(store):
     """The prompt tokens of one summary of the session, as the fake server estimates them. Issue 18 aims at 20% of
-    the naive pipeline (every unique frame at full size); this session comes to about 15%: the prompt about 370
-    tokens, the pages' text about 850, two product pages' images 170. The demo shop's and real pages' sessions are
-    measured by benchmarks/mllm_tokens.py."""
+    the naive pipeline (every unique frame at full size); this session comes to about 12%: the prompt about 345
+    tokens, the pages' text about 800, no image (both product pages' text gives title and price); with every
+    product page's photo (``product_photos``) about 14%. The demo shop's and real pages' sessions are measured by
+    benchmarks/mllm_tokens.py."""
     frames = reading_session(store)
     with FakeOpenAI([_answer(frames, named=False), _answer(frames)]) as server:
         naive = MllmSummariser(_client(server), "fake-vision", max_pixels=10**9, max_frames=10**6,
@@ -305,10 +327,14 @@ def test_the_text_layer_mode_costs_a_fifth_of_every_unique_frame_at_full_size(st
         text_layer = MllmSummariser(_client(server), "fake-vision", max_pixels=MAX_PIXELS, mode="json_schema",
                                     text_layers=store.text_layer)
         text_layer.summarise(frames)
+        photos = MllmSummariser(_client(server), "fake-vision", max_pixels=MAX_PIXELS, mode="json_schema",
+                                text_layers=store.text_layer, product_photos=True)
+        with_photos = request_tokens({"messages": photos.messages(frames)})
     full, compact = (request["estimated_tokens"] for request in server.requests)
     assert full["images"] == 8 and full["image"] == 8 * 1105  # 1280 x 800 at full size: 6 tiles each
-    assert compact["images"] == 2 and compact["image"] == 2 * 85
+    assert compact["images"] == 0 and compact["image"] == 0
     assert compact["text_and_image"] <= 0.20 * full["text_and_image"], (compact, full)
+    assert with_photos.image == 2 * 85 and with_photos.text_and_image <= 0.20 * full["text_and_image"]
     # the structured-output schema is the same in both; counted with it, the saving still holds
     assert compact["structured_output"] == full["structured_output"] > 0
     assert compact["total"] <= 0.25 * full["total"], (compact, full)
@@ -351,7 +377,7 @@ def test_a_screenshot_of_a_page_with_text_whose_own_layer_is_empty_belongs_to_it
     frames = reading_session(store)[2:5]  # a product page, scrolled twice
     pictures = store.add(frames[0].session_id, _screenshot(97), url=frames[0].url, scroll_y=1400,
                          text_layer=TextLayer(lines=[]))
-    summary, request = _summarise(store, [*frames, pictures])
+    summary, request = _summarise(store, [*frames, pictures], product_photos=True)
     [visit] = _page_texts(request)
     assert visit.startswith("Visit f1-f4:")
     assert [image["url"] for image in _images(request)] == [image_data_url(frames[0].path,
@@ -408,7 +434,8 @@ def test_only_the_lines_the_capture_recorded_are_sent_and_markup_only_when_recor
 def test_an_update_sends_only_the_new_visits_with_the_previous_summary(store):
     frames = reading_session(store)
     with FakeOpenAI([_answer(frames), _answer(frames)]) as server:
-        summariser = MllmSummariser(_client(server), "fake-vision", mode="json_schema", text_layers=store.text_layer)
+        summariser = MllmSummariser(_client(server), "fake-vision", mode="json_schema", text_layers=store.text_layer,
+                                    product_photos=True)
         first = summariser.summarise(frames[:5])
         updated = summariser.summarise(frames, previous=first)
     update = server.requests[1]
