@@ -1,7 +1,8 @@
 """MLLM prompt tokens per recommendation: the summary request with every unique screenshot at full size (the naive
 pipeline), with today's screenshots-only request (each within ``vision_max_pixels``, at most 12), and with the
-text layer (each page visit's own visible text once, plus its last screenshot downscaled, at low detail), on
-sessions the real browser captures from the demo shop.
+text layer (each page visit's own visible text once, plus its topmost screenshot downscaled, at low detail, where
+the text falls short: a thin page, a product page whose text gives no title or price), and the same with every
+product page's photo (``product_photos``), on sessions the real browser captures from the demo shop.
 
     python -m benchmarks.mllm_tokens [--persona NAME ...] [--real-pages N] [--out bench-results/mllm_tokens.json]
 
@@ -117,6 +118,9 @@ def summarisers(runtime: Runtime) -> dict[str, MllmSummariser]:
         "naive": MllmSummariser(client, "bench", max_pixels=10**9, max_frames=10**6),  # every unique frame, full
         "screenshots": MllmSummariser(client, "bench", max_pixels=pixels),  # today's request without text layers
         "text_layer": MllmSummariser(client, "bench", max_pixels=pixels, text_layers=runtime.frames.text_layer),
+        # every product page's photo too, as before a product page's text was taken to be enough
+        "text_layer_photos": MllmSummariser(client, "bench", max_pixels=pixels, text_layers=runtime.frames.text_layer,
+                                            product_photos=True),
     }
 
 
@@ -205,6 +209,7 @@ def measure_session(runtime: Runtime, persona: Persona, start_url: str) -> dict[
         "tokens": modes,
         "tokens_json_object_mode": quoted,
         "ratio": round(text_layer["text_and_image"] / naive["text_and_image"], 3),
+        "ratio_with_photos": round(modes["text_layer_photos"]["text_and_image"] / naive["text_and_image"], 3),
         "ratio_with_schema": round(text_layer["total"] / naive["total"], 3),
         "ratio_json_object_mode": round(quoted["text_layer"]["total"] / quoted["naive"]["total"], 3),
         "screenshots_ratio": round(modes["screenshots"]["text_and_image"] / naive["text_and_image"], 3),
@@ -238,6 +243,7 @@ def _totals(results: list[dict]) -> dict[str, Any]:
     totals = {mode: sum(r["tokens"][mode]["text_and_image"] for r in results) for mode in results[0]["tokens"]}
     with_schema = {mode: sum(r["tokens"][mode]["total"] for r in results) for mode in results[0]["tokens"]}
     return {"ratio": round(totals["text_layer"] / totals["naive"], 3),
+            "ratio_with_photos": round(totals["text_layer_photos"] / totals["naive"], 3),
             "ratio_with_schema": round(with_schema["text_layer"] / with_schema["naive"], 3),
             "text_and_image": totals, "sessions": len(results),
             "values_in_page_text": [sum(r["summary_values_in_page_text"][k] for r in results)
@@ -317,7 +323,8 @@ def _report(title: str, sessions: list[dict], totals: dict[str, Any]) -> None:
     print(f"\n{title}")
     print(_table(sessions))
     print(f"all: text layer / naive = {totals['ratio']:.1%} of text+image tokens ({totals['ratio_with_schema']:.1%} "
-          f"with the structured-output schema; target {TARGET:.0%}); reader's values in the page text "
+          f"with the structured-output schema; target {TARGET:.0%}; {totals['ratio_with_photos']:.1%} with every "
+          f"product page's photo); reader's values in the page text "
           f"{totals['values_in_page_text'][0]}/{totals['values_in_page_text'][1]}")
     print("where the text-layer request's tokens go (prompt + shared rows; then per visit text/image):")
     for r in sessions:

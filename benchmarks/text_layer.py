@@ -6,6 +6,7 @@ read and the markup read inside it. Redaction is timed on a captured frame with 
 demo shop greets no one.
 
     python -m benchmarks.text_layer [--frames 120] [--out bench-results/text_layer.json]
+    python -m benchmarks.text_layer --compare-reads [--frames 120]   # the page reads both ways, alternating
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from shop.pages import product_href
 from tools.capture.browser import ShopperBrowser
 from tools.capture.frames import FrameStore
 from tools.capture.page import recorder as browser_module  # where capture calls extract_markup
+from tools.capture.page.markup import MARKUP_HTML, extract_markup
+from tools.capture.page.text_layer import PAGE_STATE, evaluate
 from tools.capture.privacy import redact_personal_details
 from tools.lines import ScreenLine
 
@@ -145,11 +148,57 @@ def measure(frame_count: int = 120) -> dict:
     }
 
 
+def compare_reads(frame_count: int = 120) -> dict:
+    """The text layer's two page reads done both ways on the same frames, alternating, so that the machine's load
+    hits both alike: the page state by Playwright's ``page.evaluate`` against the recorder's CDP session, and the
+    markup's HTML by ``page.content()`` against the markup-bearing parts (``MARKUP_HTML``), each then extracted,
+    on each document's first frame (where capture reads it)."""
+    times: dict[str, list[float]] = {"state: page.evaluate": [], "state: CDP session": [],
+                                     "markup: page.content() + extruct": [], "markup: parts + extruct": []}
+    config = browser_config(load_settings())
+    with tempfile.TemporaryDirectory() as tmp, start_demo_shop() as shop:
+        frames = FrameStore(Path(tmp) / "frames")
+        session_id = frames.new_session("bench:text-layer-reads")
+        pages = [product_href(p.id) for p in load_products()]
+        with ShopperBrowser(config, frames, session_id) as browser:
+            page = browser.page
+            cdp = page.context.new_cdp_session(page)
+            turn, done = 0, 0
+            while done < frame_count:
+                browser.goto(shop.url + pages[turn % len(pages)])  # a new document: Playwright's utility world anew
+                browser.wait_for_images()
+                for step in range(1 + SCROLLS_PER_PAGE):
+                    if step:
+                        page.evaluate("window.scrollBy(0, 400)")
+                    pairs = [("state: page.evaluate", lambda: page.evaluate(PAGE_STATE)),
+                             ("state: CDP session", lambda: evaluate(cdp, PAGE_STATE)),
+                             ("markup: page.content() + extruct", lambda: extract_markup(page.content(), page.url)),
+                             ("markup: parts + extruct", lambda: extract_markup(evaluate(cdp, MARKUP_HTML), page.url))]
+                    if step:  # capture reads the markup on a document's first frame only
+                        pairs = pairs[:2]
+                    order = pairs if done % 2 else pairs[1::-1] + pairs[:1:-1]  # either one first, in turn
+                    for name, call in order:
+                        _timed(times[name], call)()
+                    done += 1
+                turn += 1
+            cdp.detach()
+        frames.close()
+    return {name: _summary(values) for name, values in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=120, help="captures per mode (text layer off, on)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--compare-reads", action="store_true",
+                        help="time the page state and markup reads both ways, alternating, on the same frames")
     args = parser.parse_args()
+    if args.compare_reads:
+        compared = compare_reads(args.frames)
+        for name, figures in compared.items():
+            print(f"{name:<44}{figures['median']:>9.2f}{figures['p95']:>9.2f}  ms (median, p95; n={figures['n']})")
+        print(f"wrote {write_results('text_layer_reads', {'reads_ms': compared}, args.out)}")
+        return
     result = measure(args.frames)
     print(f"{'measure':<44}{'median':>9}{'p95':>9}  unit")
     for row in result["rows"]:
