@@ -110,3 +110,21 @@ def test_a_currency_code_written_against_its_amount_is_read_but_not_inside_a_wor
     assert [(m.amount, m.currency) for m in find_price_mentions("Total 19,90EUR")] == [(19.9, "EUR")]
     assert find_price_mentions("EUROPE 12") == []
     assert find_price_mentions("Model USB3 12") == []
+
+
+def test_a_converted_amount_shares_its_originals_delivery_words():
+    assert flags("GBP 2.00 (approx. C $3.46) Economy Shipping | See details") == [
+        (2.0, "GBP", {"shipping"}), (3.46, "USD", {"shipping"})]
+    assert flags("US $11.19 (approx. £8.50)") == [(11.19, "USD", set()), (8.5, "GBP", set())]
+
+
+def test_gift_cards_bundle_totals_and_instalments_are_not_the_price():
+    assert find_price_mentions("• Get a £10 Amazon.co.uk Gift Card when approved")[0].saving
+    assert find_price_mentions("Prezzo totale: 111,99 €")[0].saving
+    assert find_price_mentions("Total price: £116.94")[0].saving
+    assert find_price_mentions("in 20 rate da soli € 79,95 /mese")[0].instalment
+
+
+def test_a_number_glued_to_a_word_or_a_number_is_no_amount_and_per_piece_is_a_unit_price():
+    assert find_price_mentions("Prostokąt 60 x 30 cm32 zł/szt.") == []  # not "2 zł"
+    assert find_price_mentions("32 zł/szt.")[0].unit_price

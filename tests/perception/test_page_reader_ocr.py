@@ -136,3 +136,11 @@ def test_card_prices_without_any_discount_are_read_in_a_regular_grid_under_names
     uneven = [line.model_copy(update={"x0": line.x0 + 90, "x1": line.x1 + 90}) if line.x0 == 800 else line
               for line in cards]
     assert reader().read_page([GRID[:3] + uneven]).kind != "listing"  # no regular pitch: not a grid
+
+
+def test_belarusian_roubles_read_by_an_ocr_model_without_cyrillic_are_still_a_price():
+    lines = [ocr("Taller TR-1047 Kitchen Pot Set", 560, 120, 34, role="heading"),
+             ocr("352,00 – 376,45 6.p.", 560, 180, 30, weight=700),  # "б.р." read in Latin shapes
+             *[ocr(f"Offer {i}: delivery across Minsk", 560, 260 + 30 * i, 20) for i in range(5)]]
+    facts = reader().read_page([lines])
+    assert (facts.price, facts.currency) == (352.0, "BYN")

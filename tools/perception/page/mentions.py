@@ -34,8 +34,9 @@ _PERCENT_OFF = re.compile(r"^\s*[-–]?\s?\d{1,2}\s?%(?:\s*(?:off|rabatt|de r[é
 
 def mentions_of(s: Segment, view: list[Segment], currency: str = "") -> list[PriceMention]:
     """The price mentions ``s`` holds; ``view``: the segments of its screenshot; ``currency``: the page's."""
+    text = ocr_signs(s.text) if s.runs and s.runs[0].source == "ocr" else s.text
     mentions = [replace(m, currency=currency) if currency and m.currency in LOOKALIKE.get(currency, ()) else m
-                for m in find_price_mentions(s.text)]
+                for m in find_price_mentions(text)]
     amount = bare_amount(s.text)
     first = mentions[0].amount if mentions else amount
     own = discount_of(s.text)
@@ -88,6 +89,15 @@ def _row_text(s: Segment, view: list[Segment]) -> str:
         texts.append(o.text)
         last = o
     return " ".join(texts)
+
+
+# OCR models without Cyrillic read "б.р." (Belarusian roubles) after an amount as "6.p."; nothing else is written so.
+_BYN_READ = re.compile(r"(?<=\d)\s?6\.\s?p\.?(?!\w)")
+
+
+def ocr_signs(text: str) -> str:
+    """An OCR line with the Latin lookalikes of currency signs after an amount put back."""
+    return _BYN_READ.sub(" б.р.", text)
 
 
 def page_currency(mentions: list[PriceMention]) -> str:

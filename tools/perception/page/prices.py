@@ -8,7 +8,7 @@ around it (a list price's "was"/"RRP"/"M.R.P.", a unit price's "/kg", an instalm
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from price_parser import Price as ParsedPrice
 
@@ -22,16 +22,16 @@ _CURRENCY = rf"(?:{_SYMBOLS}|(?<![^\W\d_])(?:{_CODES})(?![^\W\d_])\.?)"
 _NUMBER = r"\d{1,3}(?:[.,\u00a0\u202f' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _PRICE = re.compile(
     rf"(?P<before>{_CURRENCY})\s?(?P<num1>{_NUMBER})(?:,-|\.-)?"
-    rf"|(?<![^\W\d_])(?P<num2>{_NUMBER})(?:,-|\.-)?\s?(?P<after>{_CURRENCY})"  # not a word's end ("dummy1$")
+    rf"|(?<![^\W_])(?P<num2>{_NUMBER})(?:,-|\.-)?\s?(?P<after>{_CURRENCY})"  # not a word's end ("dummy1$")
 )
 _LIST_WORDS = re.compile(
     r"\b(?:was|rrp|m\.?r\.?p|list price|regular|reg\.|before|originally|uvp|statt|vorher|avant|prix de r[ée]f"
     r"|prix conseill[ée]|era|antes|prima|invece di|precio anterior|pre[țt] vechi|typical price|strike)\b"
     r"|原價|原价|定價|定价|市價|市价|定価|参考価格|希望小売価格|정가|소비자가",  # CJK "original price", no \b
     re.IGNORECASE)
-_UNIT_WORDS = re.compile(r"(?:/|\bper\s|\bpro\s|\bje\s|\bpar\s)\s*(?:\d+\s*)?(?:kg|g|l|ml|m|m²|m2|cl|st|stk|piece|"
+_UNIT_WORDS = re.compile(r"(?:/|\bper\s|\bpro\s|\bje\s|\bpar\s)\s*(?:\d+\s*)?(?:kg|g|l|ml|m|m²|m2|cl|st|stk|szt|piece|"
                          r"unit|item|oz|lb|100\s*g|100\s*ml)\b", re.IGNORECASE)
-_INSTALMENT_WORDS = re.compile(r"(?:/\s*(?:mo|month|mth|monat|mois|mes)\b|\bper month\b|\bmonthly\b|\bmtl\b|"
+_INSTALMENT_WORDS = re.compile(r"(?:/\s*(?:mo|month|mth|monat|mois|mes|mese)\b|\bper month\b|\bmonthly\b|\bmtl\b|"
                                r"\bx\s*\d+\s*(?:months|monate|mois|meses|rate)\b|\binstal?ments?\b|\brate\b)",
                                re.IGNORECASE)
 # Word starts, so compounds count too ("Versandkosten", "Lieferkosten", "shipping-cost").
@@ -56,7 +56,14 @@ _PRICE_LABEL = re.compile(r"(?:\b(?:price|our price|sale price|now|preis|unser p
                           r"preço|cena|цена|pris|hinta|fiyat|ár|pret|preț|offer price|deal price)"
                           r"|價格|价格|価格|販売価格|售價|售价|특가|판매가|가격)\s*[:：]?\s*$", re.IGNORECASE)
 _SAVING_WORDS = re.compile(r"\b(?:save|you save|saving|off|discount|économisez|sparen|sie sparen|ahorra|"
-                           r"risparmi|rabatt|coupon|cashback|points?)\b", re.IGNORECASE)
+                           r"risparmi|rabatt|coupon|cashback|points?|gift card|geschenkkarte|gutschein|carte cadeau|"
+                           r"tarjeta regalo|buono regalo)\b", re.IGNORECASE)
+# "Total price: £116.94", "Prezzo totale": the sum of a "frequently bought together" bundle, not this product's.
+_TOTAL_WORDS = re.compile(r"\b(?:total price|price for (?:all|both)|prezzo totale|gesamtpreis|prix total|"
+                          r"precio total|totaalprijs)\b", re.IGNORECASE)
+# "GBP 2.00 (approx. C $3.46)": the same amount in the shopper's currency; the words after it are the first's too.
+_APPROX_BEFORE = re.compile(r"\(?\s*(?:approx\.?|approximately|ca\.|circa|environ|≈|~)\s*(?:[A-Z]{1,3}\s?)?$",
+                            re.IGNORECASE)
 _CODE_OF_SYMBOL = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "Rs": "INR",
                    "Rs.": "INR", "₽": "RUB", "руб": "RUB", "руб.": "RUB", "₺": "TRY", "₴": "UAH", "грн": "UAH",
                    "zł": "PLN", "Kč": "CZK", "C$": "CAD", "CA$": "CAD", "A$": "AUD", "AU$": "AUD", "R$": "BRL",
@@ -119,13 +126,19 @@ def find_price_mentions(text: str) -> list[PriceMention]:
         mentions.append(PriceMention(
             amount=round(amount, 2), currency=currency, start=start, end=end,
             list_price=bool(_LIST_WORDS.search(before)), unit_price=bool(_UNIT_WORDS.match(after.lstrip())),
-            instalment=bool(_INSTALMENT_WORDS.search(after[:16]) or _INSTALMENT_WORDS.search(before[-12:])),
-            shipping=shipping, saving=bool(_SAVING_WORDS.search(before + " " + after)),
+            instalment=bool(_INSTALMENT_WORDS.search(after[:16]) or _INSTALMENT_WORDS.search(before[-20:])),
+            shipping=shipping, saving=bool(_SAVING_WORDS.search(before + " " + after) or _TOTAL_WORDS.search(before)),
             threshold=bool(_THRESHOLD_BEFORE.search(before) or _THRESHOLD_AFTER.match(after)
                            or _ESTIMATE_WORDS.search(text[max(0, start - 24):start])
                            or (_FREE_WORDS.search(before) and not _PRICE_LABEL.search(before))),
             labelled=bool(_PRICE_LABEL.search(before) or _BID_AFTER.match(after)), range_low=range_low,
         ))
+    for k in range(len(mentions) - 1, 0, -1):  # a conversion's flags are its original's
+        nxt = mentions[k]
+        if _APPROX_BEFORE.search(text[mentions[k - 1].end:nxt.start]):
+            mentions[k - 1] = replace(mentions[k - 1], shipping=mentions[k - 1].shipping or nxt.shipping,
+                                      unit_price=mentions[k - 1].unit_price or nxt.unit_price,
+                                      instalment=mentions[k - 1].instalment or nxt.instalment)
     return mentions
 
 
