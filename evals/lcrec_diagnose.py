@@ -9,10 +9,12 @@ from pathlib import Path
 from agent.settings import Settings
 from agent.wiring import build_runtime, start_shop
 from catalog.store import SearchFilters
+from evals.content import ContentRecommender
 from evals.datasets import lcrec
 from evals.lcrec_run import page_frames
 from tools.recommend.candidates import SEEN_POOL, retrieve, retrieve_seen
-from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_queries
+from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_brands, seen_queries
+from tools.recommend.lexical import index_for
 from tools.recommend.optimizer import select
 
 
@@ -38,6 +40,10 @@ def main() -> None:
     with start_shop(rt) as shop:
         pages = page_frames(rt, pids, shop.url, lambda m: None)
     reader = rt.summariser
+    content = ContentRecommender(products)
+    content.fit(lcrec.train_sequences(data, "valid"))
+    lexical = index_for(products)
+    versus = collections.Counter()  # the content baseline's ranks beside InteraRec's pool
     kinds = collections.Counter()
     fixed = collections.Counter()
     rows = []
@@ -83,7 +89,7 @@ def main() -> None:
         # after the fix: every seen title a query (recency-weighted), the type a soft term, a wider pool
         soft = constraints_from_summary(summ, k=20, category_policy="soft")
         seen = retrieve_seen(rt.store, soft, seen_queries(summ), exclude_ids=list(c.viewed_ids),
-                             types=inferred_types(summ))
+                             types=inferred_types(summ), lexical=lexical, brands=seen_brands(summ))
         by_utility = sorted(seen, key=lambda x: -x.utility)
         prank = next((i for i, x in enumerate(by_utility) if x.product_id == tgt), None)
         top = [x.product_id for x in select(seen, soft).chosen]
@@ -95,6 +101,16 @@ def main() -> None:
             after = f"in candidates (utility rank {'<10' if prank < 10 else '10-49' if prank < 50 else '50+'}) " \
                     "but not optimiser top-10"
         fixed[after] += 1
+        scores = content.scored(c, len(products))
+        order = sorted(scores, key=lambda pid: -scores[pid])
+        crank_content = order.index(tgt) if tgt in order else None
+        in_pool = any(x.product_id == tgt for x in seen)
+        versus["content top 10"] += crank_content is not None and crank_content < 10
+        versus["content top 300"] += crank_content is not None and crank_content < 300
+        versus["InteraRec pool (300)"] += in_pool
+        versus["content top 10 and in the pool"] += crank_content is not None and crank_content < 10 and in_pool
+        versus["content top 10 and InteraRec top 10"] += crank_content is not None and crank_content < 10 \
+            and after == "hit@10"
         if srank is not None and srank < 10:
             kind = "hit@10"
         elif not type_ok:
@@ -122,7 +138,8 @@ def main() -> None:
         )
     Path("/tmp/lcrec-diagnose.json").write_text(json.dumps(rows, indent=1, default=str))
     print("before (strongest type, hard filter, 60 candidates):", kinds)
-    print("after (seen titles, soft type, wider pool):", fixed)
+    print("after (seen titles by meaning and words, brands seen, soft type, wider pool):", fixed)
+    print("content baseline beside the pool:", versus)
     print(readok)
     ur = [r["urank"] for r in rows if r["urank"] is not None]
     print(
