@@ -46,7 +46,7 @@ def cmd_lcrec(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     doc = run_lcrec(LCREC_SUITES[args.suite], data, settings, split=args.split, users=args.users, seed=args.seed,
                     pages=args.pages, progress=lambda line: render.stderr.print(line, highlight=False, markup=False),
-                    frames_per_page=args.frames_per_page)
+                    frames_per_page=args.frames_per_page, modalities=args.modalities)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(_finite(doc), indent=1, default=str) + "\n", encoding="utf-8")
     (out / "report.md").write_text(lcrec_markdown(doc) + "\n", encoding="utf-8")
@@ -67,8 +67,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.dataset:
         return cmd_lcrec(args)
-    if args.split != "test" or args.users is not None or args.pages is not None or args.frames_per_page:
-        raise UsageError("--split, --users, --pages and --frames-per-page apply to --dataset lcrec:PATH only")
+    if args.split != "test" or args.users is not None or args.pages is not None or args.frames_per_page \
+            or args.modalities:
+        raise UsageError("--split, --users, --pages, --frames-per-page and --modalities apply to --dataset "
+                         "lcrec:PATH only")
     if args.suite not in SUITES:
         raise UsageError(f"unknown suite {args.suite!r}; choose one of: {', '.join(SUITES)}")
     out = Path(args.out)
@@ -108,4 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     command.add_argument("--frames-per-page", choices=("top", "scroll", "all"),
                          help="with --dataset, the frames ablation: each page also scrolled twice by a viewport, "
                               "InteraRec reading its top frame, top + one scroll, or all (default: one frame)")
+    command.add_argument("--modalities", action="store_true",
+                         help="with --dataset, the modality ablation: also InteraRec on OCR of the screenshots "
+                              "(text layer ignored) and on the weblog titles only (interarec-ocr, interarec-metadata)")
     command.set_defaults(func=cmd_eval)

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent.settings import Settings
-from agent.wiring import build_runtime, start_shop
+from agent.wiring import build_runtime, offline_reader, start_shop
 from catalog.models import Product
 from evals import baselines
 from evals.aggregate import Record
@@ -148,7 +148,8 @@ def _score_all(method: Recommender, cases: list[EvalCase], progress: Callable[[s
 
 def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalCase], settings: Settings,
                progress: Callable[[str], None],
-               frames_per_page: str | None = None) -> tuple[Any, list[Recommender], dict[str, Any]]:
+               frames_per_page: str | None = None,
+               modalities: bool = False) -> tuple[Any, list[Recommender], dict[str, Any]]:
     tag = f"lcrec-{data.name}-{data.digest[:16]}"
     run_settings = settings.model_copy(update={"catalog_dir": settings.data_dir / "eval-catalogs" / tag,
                                                "frames_dir": settings.data_dir / "eval-pages" / tag,
@@ -179,6 +180,11 @@ def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalC
                                                   category_policy="hard"),
                                   InteraRecMethod(runtime, captures, name="interarec+session", session_model=STAN(),
                                                   **seen)]
+    if modalities:  # the modality ablation: OCR of the screenshots (text layer ignored), weblog titles only
+        ocr = offline_reader(run_settings, sorted({p.brand for p in products if p.brand}),
+                             sorted({c for p in products for c in p.category_path}), None)
+        methods += [InteraRecMethod(runtime, captures, name="interarec-ocr", reader=ocr, **seen),
+                    InteraRecMethod(runtime, captures, name="interarec-metadata", modality="text", **seen)]
     return runtime, methods, info
 
 
@@ -197,7 +203,8 @@ def paired(records: list[Record], a: str, b: str, resamples: int) -> dict[str, d
 
 def run_lcrec(suite: LcrecSuite, data: lcrec.LcrecData, settings: Settings, split: str = "test",
               users: int | None = None, seed: int = 0, pages: int | None = None,
-              progress: Callable[[str], None] = print, frames_per_page: str | None = None) -> dict[str, Any]:
+              progress: Callable[[str], None] = print, frames_per_page: str | None = None,
+              modalities: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     revision = git_revision()  # the code the run starts with (commits during a long run are not in it)
     products, item_stats = lcrec.products(data)
@@ -213,7 +220,7 @@ def run_lcrec(suite: LcrecSuite, data: lcrec.LcrecData, settings: Settings, spli
     records: list[Record] = []
     try:
         if suite.interarec:
-            runtime, extra, info = _interarec(data, products, cases, settings, progress, frames_per_page)
+            runtime, extra, info = _interarec(data, products, cases, settings, progress, frames_per_page, modalities)
             methods += extra
         for method in methods:
             method.fit(train)

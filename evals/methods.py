@@ -75,7 +75,7 @@ class InteraRecMethod:
                  session_weight: float = SESSION_WEIGHT, category_policy: str = "soft", query: str = "seen",
                  pool: int = SEEN_POOL, type_weight: float = TYPE_WEIGHT, base_weight: float = BASE_QUERY_WEIGHT,
                  seen_limit: int | None = None, lexical_weight: float = LEXICAL_WEIGHT,
-                 brand_weight: float = SEEN_BRAND_WEIGHT) -> None:
+                 brand_weight: float = SEEN_BRAND_WEIGHT, reader=None) -> None:
         if modality not in ("screens", "text", "both"):
             raise ValueError(f"unknown modality {modality!r}")
         if category_policy not in CATEGORY_POLICIES:
@@ -85,6 +85,7 @@ class InteraRecMethod:
         self.category_policy, self.query, self.pool = category_policy, query, pool
         self.type_weight, self.base_weight, self.seen_limit = type_weight, base_weight, seen_limit
         self.lexical_weight, self.brand_weight = lexical_weight, brand_weight
+        self.reader = reader  # another summariser than the runtime's (the modality ablation's OCR-only reader)
         self.runtime, self.captures = runtime, captures
         self.modality, self.frame_fraction = modality, frame_fraction
         self.session_model, self.session_weight = session_model, session_weight
@@ -97,7 +98,7 @@ class InteraRecMethod:
             self.session_model.fit(train_sessions)
 
     def _summary(self, case: EvalCase) -> tuple[BehaviorSummary, int]:
-        reader = self.runtime.summariser
+        reader = self.reader or self.runtime.summariser
         if not isinstance(reader, OfflineScreenReader) and self.modality != "screens":
             raise ValueError("the text and both modalities need the offline reader's title rules")
         frames: list[Frame] = []

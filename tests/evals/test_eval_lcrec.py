@@ -108,7 +108,7 @@ def test_eval_command_rejects_other_dataset_kinds_and_lcrec_only_options(tmp_pat
     assert main(["eval", "--dataset", "csv:somewhere", "--out", str(tmp_path)]) == 2
     assert main(["eval", "--suite", "quick", "--users", "3", "--out", str(tmp_path)]) == 2
     assert main(["eval", "--suite", "quick", "--frames-per-page", "all", "--out", str(tmp_path)]) == 2
-    assert "--frames-per-page apply to --dataset" in capsys.readouterr().err
+    assert "--frames-per-page and --modalities apply to --dataset" in capsys.readouterr().err
     folder = _folder(tmp_path)
     assert main(["eval", "--suite", "nonsense", "--dataset", f"lcrec:{folder}", "--out", str(tmp_path)]) == 2
 
