@@ -144,3 +144,15 @@ def test_belarusian_roubles_read_by_an_ocr_model_without_cyrillic_are_still_a_pr
              *[ocr(f"Offer {i}: delivery across Minsk", 560, 260 + 30 * i, 20) for i in range(5)]]
     facts = reader().read_page([lines])
     assert (facts.price, facts.currency) == (352.0, "BYN")
+
+
+def test_a_carousels_heading_just_above_the_title_is_no_brand():
+    lines = [ocr("Others also viewed", 560, 80, 26, role="heading", weight=700),
+             ocr("Vallentuna Sofa-bed module with backrest", 560, 115, 34, role="heading"),
+             ocr("$515.00", 560, 170, 40, weight=700), ocr("Add to Cart", 560, 240, 26),
+             *[ocr(f"Detail {i}: a seat that turns into a bed", 560, 300 + 30 * i, 20) for i in range(5)]]
+    facts = reader().read_page([lines])
+    assert facts.price == 515.0 and facts.brand != "Others also viewed"
+    renamed = [line.model_copy(update={"text": "Vallentuna"}) if line.text == "Others also viewed" else line
+               for line in lines]
+    assert reader().read_page([renamed]).brand == "Vallentuna"  # a short heading above the title still is

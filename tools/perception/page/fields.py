@@ -41,6 +41,8 @@ _RATING = re.compile(r"(?<![\d.,])(?P<value>[0-5](?:[.,]\d)?)\s*(?:(?:out of|von
 _RATING_COUNT = re.compile(r"(?P<count>\d{1,3}(?:[.,  ]\d{3})*|\d+)\s*(?:global\s+)?(?:ratings?|reviews?|"
                            r"bewertungen|rezensionen|avis|évaluations|valoraciones|opiniones|recensioni|"
                            r"valutazioni|opinii|recenzí|értékelés|отзыв\w*|оцен\w*)", re.IGNORECASE)
+# A carousel's heading ("Others also viewed", "Similar items") above the title is no brand.
+_ROW_HEADING = re.compile(r"\b(?:also|similar|related|recommended|viewed|bought)\b", re.IGNORECASE)
 _GENERIC_LINKS = {"home", "shop", "back", "new", "sale", "more", "details", "reviews", "share", "help"}
 
 
@@ -92,7 +94,8 @@ def read_brand(brands: dict[str, str], views: list[list[Segment]], title: tuple[
         above = [s for s in before if 0 <= top - s.y1 < 2.5 * ts.height
                  and "heading" in s.roles and "list-item" not in s.roles and 1 <= len(s.text.split()) <= 4
                  and not CHROME.search(s.text) and not re.search(r"[›>/|»→]", s.text)
-                 and not find_price_mentions(s.text) and s.text.strip().casefold() not in _GENERIC_LINKS]
+                 and not _ROW_HEADING.search(s.text) and not find_price_mentions(s.text)
+                 and s.text.strip().casefold() not in _GENERIC_LINKS]
         if above:
             return _clean_brand(above[-1].text), source_of(above[-1])
     if title_text:
