@@ -156,3 +156,11 @@ def test_a_carousels_heading_just_above_the_title_is_no_brand():
     renamed = [line.model_copy(update={"text": "Vallentuna"}) if line.text == "Others also viewed" else line
                for line in lines]
     assert reader().read_page([renamed]).brand == "Vallentuna"  # a short heading above the title still is
+
+
+def test_a_struck_price_glued_to_its_percentage_is_the_list_price_the_arithmetic_gives():
+    lines = [line for line in DOLLAR_PAGE if line.text not in ("1,299", "1,799", "28% off")]
+    lines += [ocr("$899", 560, 215, 44, weight=700), ocr("$99910%", 680, 228, 22, struck=True),
+              ocr("off", 760, 228, 22)]
+    facts = reader().read_page([lines])
+    assert (facts.price, facts.list_price) == (899.0, 999.0)  # not 99,910

@@ -289,6 +289,11 @@ class PageReader:
 
     @staticmethod
     def _list_price(candidates: list[PriceCandidate], main: PriceCandidate) -> float | None:
+        # The list price a discount's arithmetic tied to the main price wins over other struck text on its row
+        # (OCR's "¥99910%" beside "₹899" and "off" is 999 and 10%, not 99,910).
+        tied = [c.mention.amount for c in candidates if c.segment is main.segment and c.mention.list_price]
+        if tied:
+            return max(tied)
         near = [c.mention.amount for c in candidates
                 if c.view == main.view and (c.mention.list_price or c.segment.line_through)
                 and abs(c.segment.y_center - main.segment.y_center) < 120 and c.mention.amount > main.mention.amount]
