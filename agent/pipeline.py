@@ -25,8 +25,8 @@ from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Candidate, Constraints, Frame, SeenProduct
 
 SEEN_TITLE_SIMILARITY = 0.9  # a catalog title this close to a title read off a screen is "already viewed"
-# The type inferred from browsing is a score term, not a filter (measured: docs/real-shoppers.md, "Hard vs soft")
-CATEGORY_POLICY = "soft"
+# The type inferred from browsing is a score term unless it dominates the browsing (docs/real-shoppers.md)
+CATEGORY_POLICY = "auto"
 
 
 class RunState(TypedDict, total=False):

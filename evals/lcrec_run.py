@@ -30,6 +30,7 @@ from evals.stats import paired_bootstrap_diff, summarise
 from tools.capture.personas import Persona, Step
 from tools.capture.session import browse_session
 from tools.recommend.candidates import LEXICAL_WEIGHT, SEEN_BRAND_WEIGHT, SEEN_POOL, TYPE_WEIGHT
+from tools.recommend.constraints import DOMINANT_TYPE_SHARE
 from tools.schemas import Frame
 from tools.sessions.models import SKNN, STAN, VSKNN
 
@@ -171,13 +172,17 @@ def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalC
             "frames_used": sum(len(c.frames) for c in captures.values()),
             "retrieval": {"query": "seen titles (embeddings + BM25)", "pool": SEEN_POOL,
                           "lexical_weight": LEXICAL_WEIGHT, "seen_brand_weight": SEEN_BRAND_WEIGHT,
-                          "type_weight": TYPE_WEIGHT}}
-    # The query from every title seen (newest weighted most), the browsed type a score term (the default, chosen
-    # on dev users: docs/real-shoppers.md); interarec-hard keeps the type as a filter for the comparison.
-    seen = {"query": "seen", "category_policy": "soft"}
+                          "type_weight": TYPE_WEIGHT, "category_policy": "auto",
+                          "dominant_type_share": DOMINANT_TYPE_SHARE}}
+    # The query from every title seen (newest weighted most), the browsed type a score term unless it dominates the
+    # browsing (the product's default, "auto": docs/real-shoppers.md); interarec-hard / interarec-soft keep the
+    # type always a filter / never one, for the policy comparison.
+    seen = {"query": "seen", "category_policy": "auto"}
     methods: list[Recommender] = [InteraRecMethod(runtime, captures, **seen),
                                   InteraRecMethod(runtime, captures, name="interarec-hard", query="seen",
                                                   category_policy="hard"),
+                                  InteraRecMethod(runtime, captures, name="interarec-soft", query="seen",
+                                                  category_policy="soft"),
                                   InteraRecMethod(runtime, captures, name="interarec+session", session_model=STAN(),
                                                   **seen)]
     if modalities:  # the modality ablation: OCR of the screenshots (text layer ignored), weblog titles only

@@ -50,8 +50,12 @@ def main() -> None:
         started = time.perf_counter()
         for c in cases:
             summary, target = summaries[c.case_id], next(iter(c.targets))
-            cons = constraints_from_summary(summary, k=10, category_policy=v["policy"])
-            types = inferred_types(summary) if v["policy"] == "soft" else None
+            policy = v["policy"]
+            if policy.startswith("auto"):  # "auto:0.8": a filter when one type holds that share of the recent ones
+                shares = inferred_types(summary)
+                policy = "hard" if shares and max(shares.values()) >= float(policy[5:]) else "soft"
+            cons = constraints_from_summary(summary, k=10, category_policy=policy)
+            types = inferred_types(summary) if policy == "soft" else None
             cands = retrieve_seen(rt.store, cons, seen_queries(summary), exclude_ids=list(c.viewed_ids),
                                   pool=v["pool"], types=types, type_weight=v["tw"], base_weight=v["bw"],
                                   lexical=index_for(products), lexical_weight=v.get("lw", 0.0),

@@ -27,13 +27,19 @@ from tools.recommend.candidates import (
     retrieve_seen,
     with_session_scores,
 )
-from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_brands, seen_queries
+from tools.recommend.constraints import (
+    constraints_from_summary,
+    inferred_types,
+    resolved_policy,
+    seen_brands,
+    seen_queries,
+)
 from tools.recommend.lexical import index_for
 from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Frame
 from tools.sessions.models import SessionModel
 
-CATEGORY_POLICIES = ("hard", "soft")  # the summary's type as a hard filter, or as a score term
+CATEGORY_POLICIES = ("hard", "soft", "auto")  # the summary's type a filter, a score term, or a filter when dominant
 QUERIES = ("seen", "type")  # the catalog query: every title seen (recency-weighted), or the strongest type only
 SOFT_CATEGORY_WEIGHT = 1.0
 TEXT_ONLY_NAME = "text-only: weblog titles through the offline reader's rules (no screenshots)"
@@ -72,7 +78,7 @@ class InteraRecMethod:
 
     def __init__(self, runtime: Runtime, captures: dict[str, Capture], modality: str = "screens",
                  frame_fraction: float = 1.0, name: str | None = None, session_model: SessionModel | None = None,
-                 session_weight: float = SESSION_WEIGHT, category_policy: str = "soft", query: str = "seen",
+                 session_weight: float = SESSION_WEIGHT, category_policy: str = "auto", query: str = "seen",
                  pool: int = SEEN_POOL, type_weight: float = TYPE_WEIGHT, base_weight: float = BASE_QUERY_WEIGHT,
                  seen_limit: int | None = None, lexical_weight: float = LEXICAL_WEIGHT,
                  brand_weight: float = SEEN_BRAND_WEIGHT, reader=None) -> None:
@@ -121,7 +127,8 @@ class InteraRecMethod:
             constraints = constraints_from_summary(summary, k=k, price_tolerance=settings.price_tolerance,
                                                    category_policy=self.category_policy)
             limit = {"limit": self.seen_limit} if self.seen_limit else {}
-            types = inferred_types(summary, **limit) if self.category_policy == "soft" else None
+            policy = resolved_policy(summary, self.category_policy)
+            types = inferred_types(summary, **limit) if policy == "soft" else None
             lexical = index_for(self.runtime.shop_products) if self.lexical_weight > 0 else None
             candidates = retrieve_seen(self.runtime.store, constraints, seen_queries(summary, **limit),
                                        exclude_ids=list(case.viewed_ids), pool=self.pool, types=types,

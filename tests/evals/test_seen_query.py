@@ -10,7 +10,14 @@ import pytest
 from catalog.models import Product
 from catalog.store import CatalogStore
 from tools.recommend.candidates import TYPE_WEIGHT, retrieve_seen
-from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_brands, seen_queries
+from tools.recommend.constraints import (
+    DOMINANT_TYPE_SHARE,
+    constraints_from_summary,
+    inferred_types,
+    resolved_policy,
+    seen_brands,
+    seen_queries,
+)
 from tools.recommend.lexical import index_for
 from tools.schemas import BehaviorSummary, Evidence, ProductCharacteristics, SeenProduct
 
@@ -145,3 +152,14 @@ def test_the_lexical_index_is_built_once_per_catalog_content():
     assert index_for(PRODUCTS) is index_for(list(reversed(PRODUCTS)))
     changed = [p.model_copy(update={"title": p.title + " v2"}) if p.id == "g1" else p for p in PRODUCTS]
     assert index_for(changed) is not index_for(PRODUCTS)
+
+
+def test_auto_policy_filters_only_a_type_that_dominates_the_browsing():
+    only = seen(("a pipette", "Microscopes"), ("LED compound microscope", "Microscopes"))
+    mixed = seen(("a pipette", "Pipettes"), ("LED compound microscope", "Microscopes"))
+    assert max(inferred_types(mixed).values()) < DOMINANT_TYPE_SHARE
+    assert resolved_policy(only, "auto") == "hard" and resolved_policy(mixed, "auto") == "soft"
+    assert resolved_policy(mixed, "hard") == "hard" and resolved_policy(only, "soft") == "soft"
+    assert constraints_from_summary(only, category_policy="auto").categories == ["Microscopes"]
+    assert constraints_from_summary(mixed, category_policy="auto").categories == []
+    assert resolved_policy(BehaviorSummary(summariser="test"), "auto") == "soft"

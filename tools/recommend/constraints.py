@@ -7,7 +7,10 @@ from tools.schemas import BehaviorSummary, Constraints
 
 DEFAULT_PRICE_TOLERANCE = 0.15  # the browsed band is widened by 15% on each side
 DEFAULT_MAX_PER_BRAND = 2  # variety: at most two products of one brand in a list
-CATEGORY_POLICIES = ("hard", "soft")  # the type inferred from browsing as a filter, or only as a score term
+# The type inferred from browsing as a filter, only as a score term, or ("auto") a filter only when one type holds
+# DOMINANT_TYPE_SHARE of the recent products' recency weight (a shopper who looked at nothing else)
+CATEGORY_POLICIES = ("hard", "soft", "auto")
+DOMINANT_TYPE_SHARE = 0.8
 SEEN_QUERIES = 5  # catalog queries from the newest titles the shopper saw (docs/recommending.md)
 
 
@@ -32,6 +35,15 @@ def inferred_types(summary: BehaviorSummary, limit: int = SEEN_QUERIES) -> dict[
         types = summary.product_characteristics.types
         return {types[0].value: 1.0} if types else {}
     return {name: w / total for name, w in weights.items()}
+
+
+def resolved_policy(summary: BehaviorSummary, category_policy: str) -> str:
+    """"auto" -> "hard" when one browsed type holds at least DOMINANT_TYPE_SHARE of the recent products (by
+    ``inferred_types``), else "soft"; "hard" and "soft" stay as they are."""
+    if category_policy != "auto":
+        return category_policy
+    shares = inferred_types(summary)
+    return "hard" if shares and max(shares.values()) >= DOMINANT_TYPE_SHARE else "soft"
 
 
 def seen_brands(summary: BehaviorSummary, limit: int = SEEN_QUERIES) -> dict[str, float]:
@@ -61,10 +73,12 @@ def constraints_from_summary(
     Soft: brands and colours seen. Variety: at most ``max_per_brand`` products of one brand.
     The query mixes the type, colours and search terms for retrieval. With ``category_policy="soft"`` the type
     inferred from browsing is no filter: it stays in the query, and ``candidates.retrieve_seen`` scores it
-    (``inferred_types``). A type the shopper *asks for* in chat is set by the chat and stays a filter.
+    (``inferred_types``); with ``"auto"``, only when no browsed type dominates (``resolved_policy``). A type the
+    shopper *asks for* in chat is set by the chat and stays a filter.
     ``nearest_categories``: the catalog's categories nearest a type that is not one of them, named in the note."""
     if category_policy not in CATEGORY_POLICIES:
-        raise ValueError(f"unknown category policy {category_policy!r}; use 'hard' or 'soft'")
+        raise ValueError(f"unknown category policy {category_policy!r}; use 'hard', 'soft' or 'auto'")
+    category_policy = resolved_policy(summary, category_policy)
     provenance: dict[str, list[str]] = {}
     types = summary.product_characteristics.types
     categories: list[str] = []
