@@ -4,7 +4,8 @@ The rules are about how product pages are built everywhere, never about one shop
 * the **title** is the most prominent heading-like text (an ``h1``, else the largest multi-word text);
 * the **price** is the prominent price-like text near the title and the buy button; a struck-through amount or
   one after "was"/"RRP"/"M.R.P." is the list price; unit prices, instalments, delivery charges and savings are
-  not the price, nor are the prices of rows after a "customers also bought" heading;
+  not the price, nor are the prices of rows after a "customers also bought" heading; a number without its sign
+  (OCR often drops a small one) is a price on a sale row or in a card grid (``tools.perception.page.mentions``);
 * the **brand** comes from a "Brand: X" label, a "Visit the X Store" or "by X" byline, a short link near the
   title that the title contains, ``itemprop=brand``, then the catalog's brand names at the title's start;
 * the **category** from a breadcrumb trail (a row of links with separators), never from a brand.
