@@ -7,6 +7,7 @@ demo shop greets no one.
 
     python -m benchmarks.text_layer [--frames 120] [--out bench-results/text_layer.json]
     python -m benchmarks.text_layer --compare-reads [--frames 120]   # the page reads both ways, alternating
+    python -m benchmarks.text_layer --compare-markup   # the saved Zyte pages' markup from the whole HTML and the parts
 """
 
 from __future__ import annotations
@@ -186,13 +187,71 @@ def compare_reads(frame_count: int = 120) -> dict:
     return {name: _summary(values) for name, values in times.items()}
 
 
+def _markup_both_ways(page: object, cdp: object, times: dict[str, list[float]]) -> tuple[dict, dict]:
+    url = page.url  # type: ignore[attr-defined]
+    whole = _timed(times["whole HTML"], lambda: extract_markup(page.content(), url))()  # type: ignore[attr-defined]
+    parts = _timed(times["parts"], lambda: extract_markup(evaluate(cdp, MARKUP_HTML), url))()
+    return whole, parts
+
+
+def compare_markup(limit: int | None = None) -> dict:
+    """The markup of each saved Zyte page (``../shared/data/product-pages-zyte``, opened from disk as
+    ``browse-and-recommend --url`` opens it, every other request aborted) extracted from the whole HTML
+    (``page.content()``) and from the parts capture copies (``MARKUP_HTML``): how many pages give the same result,
+    the ids of those that do not, and the milliseconds of each way (HTML read + extruct), per page."""
+    from benchmarks.mllm_tokens import saved_page, zyte_split  # the frozen split's order and the charset rule
+    from catalog.shared_data import shared_data_root
+    from tools.capture.browser import BrowserError, origin_of
+    from tools.capture.local_pages import LocalPages
+
+    shared = shared_data_root()
+    root = shared / "product-pages-zyte" if shared else None
+    if root is None or not root.is_dir():
+        raise SystemExit("no ../shared/data/product-pages-zyte here")
+    split = zyte_split(root)
+    ids = (split["dev"] + split["test"])[:limit]
+    same, differ, unloaded = [], [], []
+    times: dict[str, list[float]] = {"whole HTML": [], "parts": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = [saved_page(root, page_id, folder) for page_id in ids]
+        frames = FrameStore(folder / "frames")
+        with LocalPages(files) as local:
+            config = browser_config(load_settings())
+            config.allowed_origins.append(origin_of(local.url_of(files[0])))
+            with ShopperBrowser(config, frames, frames.new_session("bench:markup")) as browser:
+                cdp = browser.page.context.new_cdp_session(browser.page)
+                for page_id, file in zip(ids, files):
+                    try:
+                        browser.goto(local.url_of(file))
+                    except BrowserError:
+                        unloaded.append(page_id)
+                        continue
+                    whole, parts = _markup_both_ways(browser.page, cdp, times)
+                    (same if whole == parts else differ).append(page_id)
+        frames.close()
+    return {"pages": len(ids), "same": len(same), "differ": differ, "not_loaded": unloaded,
+            "ms_per_page": {name: _summary(values) for name, values in times.items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=120, help="captures per mode (text layer off, on)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--compare-reads", action="store_true",
                         help="time the page state and markup reads both ways, alternating, on the same frames")
+    parser.add_argument("--compare-markup", action="store_true",
+                        help="the markup of the saved Zyte pages from their whole HTML and from the parts capture "
+                             "copies: the same or not")
     args = parser.parse_args()
+    if args.compare_markup:
+        compared = compare_markup()
+        print(f"{compared['same']}/{compared['pages'] - len(compared['not_loaded'])} loaded pages give the same "
+              f"markup; differ: {compared['differ'] or 'none'}; not loaded: {len(compared['not_loaded'])}")
+        for name, figures in compared["ms_per_page"].items():
+            print(f"{name:<12}{figures['median']:>9.1f}{figures['p95']:>9.1f}  ms a page (median, p95)")
+        print(f"wrote {write_results('text_layer_markup', compared, args.out)}")
+        return
     if args.compare_reads:
         compared = compare_reads(args.frames)
         for name, figures in compared.items():
