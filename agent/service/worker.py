@@ -99,7 +99,9 @@ async def process_frame(ctx: dict[str, Any], shop: str, shopper: str, sequence: 
     this job to read it."""
     config: ServiceConfig = ctx["config"]
     redis = ctx["redis"]
-    if not await catalog_answered_lately(ctx):
+    # Checked per job, not taken from the heartbeat: with the worker's search cache a run could otherwise finish
+    # from remembered answers while the catalog is down, and frames are to wait for it (about 1 ms embedded).
+    if not await catalog_reachable(ctx):
         log.warning("%s/%s #%d waits: the catalog is unreachable", shop, shopper, sequence)
         raise Retry(defer=config.catalog_retry_s)  # waiting is not failing: the frame keeps its retries
     try:
@@ -138,7 +140,6 @@ async def _failed(ctx: dict[str, Any], shop: str, shopper: str, sequence: int, e
 
 
 CATALOG_CHECK_S = 3.0
-CATALOG_FRESH_S = queue.WORKER_TTL_S / 3 + 1  # a heartbeat's check, a little past the next one
 
 
 def _catalog_answers(runtime: Runtime | None, settings: Settings) -> bool:
@@ -163,18 +164,7 @@ async def catalog_reachable(ctx: dict[str, Any]) -> bool:
                                     CATALOG_CHECK_S + 1)
     except TimeoutError:
         ok = False
-    ctx["catalog_checked"] = (time.monotonic(), ok)
     return ok
-
-
-async def catalog_answered_lately(ctx: dict[str, Any]) -> bool:
-    """Whether a job may go ahead: the catalog answered a check (the heartbeat's, every few seconds) in the last
-    CATALOG_FRESH_S, else a check now. Not a check per job: a job that then fails because the catalog went away
-    checks again (``_failed``) and waits for it without using up a retry."""
-    at, ok = ctx.get("catalog_checked", (0.0, False))
-    if ok and time.monotonic() - at <= CATALOG_FRESH_S:
-        return True
-    return await catalog_reachable(ctx)
 
 
 def _open_runtime(settings: Settings) -> Runtime:
