@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import difflib
 import time
-from collections import Counter
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
 from agent.wiring import Runtime
-from catalog.models import Product
 from tools.capture.personas import Persona
 from tools.capture.session import browse_session
 from tools.recommend.candidates import RETRIEVAL_POOL, retrieve, retrieve_seen
-from tools.recommend.catalog_terms import CatalogTerms
 from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_brands, seen_queries
 from tools.recommend.explain import recommendations
-from tools.recommend.lexical import index_for
 from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Candidate, Constraints, Frame, SeenProduct
 
@@ -109,9 +105,9 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         started = time.perf_counter()
         listener.stage_started("constrain")
         summary = BehaviorSummary.model_validate(state["summary"])
-        categories = {c for p in runtime.shop_products for c in p.category_path}
+        categories = runtime.catalog_categories
         constraints = constraints_from_summary(summary, k=settings.k, price_tolerance=settings.price_tolerance,
-                                               catalog_currency=catalog_currency(runtime.shop_products),
+                                               catalog_currency=runtime.catalog_currency,
                                                catalog_categories=categories, category_policy=CATEGORY_POLICY,
                                                nearest_categories=nearest_categories(runtime, summary, categories))
         listener.stage_finished("constrain", ", ".join(constraints.categories) or "no category")
@@ -162,7 +158,7 @@ def seen_candidates(runtime: Runtime, constraints: Constraints, summary: Behavio
     """The catalog query from what the shopper saw: every title read (newest weighted most) by meaning and by
     words, brands seen and browsed types as score terms (tools/recommend/candidates.py ``retrieve_seen``)."""
     return retrieve_seen(runtime.store, constraints, seen_queries(summary), exclude_ids=viewed,
-                         types=inferred_types(summary), lexical=index_for(runtime.shop_products),
+                         types=inferred_types(summary), lexical=runtime.lexical,
                          brands=seen_brands(summary))
 
 
@@ -172,14 +168,8 @@ def nearest_categories(runtime: Runtime, summary: BehaviorSummary, categories: s
     types = summary.product_characteristics.types
     if not types or types[0].value.casefold() in {c.casefold() for c in categories}:
         return []
-    match = CatalogTerms.from_products(runtime.shop_products).resolve_type(types[0].value)
+    match = runtime.catalog_terms.resolve_type(types[0].value)
     return match.categories or match.nearest
-
-
-def catalog_currency(products: list[Product]) -> str | None:
-    """The currency most of the catalog's prices are in."""
-    counts = Counter(p.currency for p in products if p.currency)
-    return counts.most_common(1)[0][0] if counts else None
 
 
 def browse_and_recommend(runtime: Runtime, persona: Persona, shop_url: str, *, listener: RunListener | None = None,

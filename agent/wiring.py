@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +23,8 @@ from tools.capture.frames import FrameStore
 from tools.perception.ocr import OcrCache, RapidOcrReader
 from tools.perception.screen_reader import OfflineScreenReader
 from tools.perception.summariser import Summariser, SummariserError
+from tools.recommend.catalog_terms import CatalogTerms
+from tools.recommend.lexical import LexicalIndex, index_for
 from tools.schemas import BehaviorSummary, Frame
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,26 @@ class Runtime:
     shop_products: list[Product]
     shop_images: Path
     backends: Backends
+
+    # What every run asks of the catalog's products, worked out once: a worker or live mode recommends again at
+    # each new frame, and rebuilding these cost more than the search itself (the terms ~0.1 s on the demo).
+    @cached_property
+    def catalog_categories(self) -> set[str]:
+        return {c for p in self.shop_products for c in p.category_path}
+
+    @cached_property
+    def catalog_currency(self) -> str | None:
+        """The currency most of the catalog's prices are in."""
+        counts = Counter(p.currency for p in self.shop_products if p.currency)
+        return counts.most_common(1)[0][0] if counts else None
+
+    @cached_property
+    def catalog_terms(self) -> CatalogTerms:
+        return CatalogTerms.from_products(self.shop_products)
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        return index_for(self.shop_products)
 
     def close(self) -> None:
         self.frames.close()
