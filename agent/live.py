@@ -25,13 +25,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.pipeline import viewed_ids
+from agent.pipeline import browsed_candidates, browsed_constraints, viewed_ids
 from agent.wiring import Runtime
 from tools.perception.ocr import OcrInterrupted
 from tools.perception.readings import FrameReading, summarise_readings
 from tools.perception.screen_reader import OfflineScreenReader
-from tools.recommend.candidates import retrieve
-from tools.recommend.constraints import constraints_from_summary
+from tools.recommend.constraints import seen_brands, seen_queries
 from tools.recommend.explain import recommendations
 from tools.recommend.optimizer import select
 from tools.schemas import BehaviorSummary, Candidate, Constraints, Frame, Recommendation
@@ -97,7 +96,7 @@ class LiveRecommender:
         self._frames: list[Frame] = []  # every distinct screenshot so far, in order
         self._readings: dict[str, FrameReading] = {}
         self._summary: BehaviorSummary | None = None
-        self._pool_key: tuple[Constraints, list[str]] | None = None
+        self._pool_key: tuple | None = None
         self._candidates: list[Candidate] = []
         self._recommendations: list[Recommendation] = []
         self._titles: dict[str, str | None] = {}  # titles read off screens -> catalog id, looked up once
@@ -226,13 +225,14 @@ class LiveRecommender:
 
         mark = time.perf_counter()
         settings = self.runtime.settings
-        constraints = constraints_from_summary(summary, k=settings.k, price_tolerance=settings.price_tolerance)
+        constraints = browsed_constraints(self.runtime, summary)  # the same query as browse-and-recommend
         timings["constrain"] = time.perf_counter() - mark
         mark = time.perf_counter()
         exclude = viewed_ids(self.runtime, summary.products_seen, self._titles)
-        if (constraints, exclude) != self._pool_key:  # warm: the same constraints keep the same pool
-            self._candidates = retrieve(self.runtime.store, constraints, exclude_ids=exclude)
-            self._pool_key = (constraints, exclude)
+        key = (constraints, exclude, seen_queries(summary), seen_brands(summary))
+        if key != self._pool_key:  # warm: the same constraints and titles seen keep the same pool
+            self._candidates = browsed_candidates(self.runtime, constraints, summary, exclude)
+            self._pool_key = key
         timings["retrieve"] = time.perf_counter() - mark
         mark = time.perf_counter()
         selection = select(self._candidates, constraints, time_limit_s=settings.solver_time_limit_s)

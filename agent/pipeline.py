@@ -105,11 +105,7 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         started = time.perf_counter()
         listener.stage_started("constrain")
         summary = BehaviorSummary.model_validate(state["summary"])
-        categories = runtime.catalog_categories
-        constraints = constraints_from_summary(summary, k=settings.k, price_tolerance=settings.price_tolerance,
-                                               catalog_currency=runtime.catalog_currency,
-                                               catalog_categories=categories, category_policy=CATEGORY_POLICY,
-                                               nearest_categories=nearest_categories(runtime, summary, categories))
+        constraints = browsed_constraints(runtime, summary)
         listener.stage_finished("constrain", ", ".join(constraints.categories) or "no category")
         return {
             "constraints": constraints.model_dump(),
@@ -122,9 +118,7 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
         listener.stage_started("recommend", f"top {settings.k}")
         constraints = Constraints.model_validate(state["constraints"])
         viewed = state.get("viewed_product_ids", [])
-        candidates = seen_candidates(runtime, constraints, BehaviorSummary.model_validate(state["summary"]), viewed)
-        if len(candidates) < constraints.k:  # too few fit: let the optimiser see what the filters exclude and relax
-            candidates = retrieve(runtime.store, constraints, exclude_ids=viewed, unfiltered_pool=RETRIEVAL_POOL)
+        candidates = browsed_candidates(runtime, constraints, BehaviorSummary.model_validate(state["summary"]), viewed)
         retrieved = time.perf_counter()
         selection = select(candidates, constraints, time_limit_s=settings.solver_time_limit_s)
         timings = _timed(state, "optimise", retrieved)
@@ -151,6 +145,25 @@ def build_graph(runtime: Runtime, persona: Persona | None = None, shop_url: str 
     graph.add_edge("constrain", "recommend")
     graph.add_edge("recommend", END)
     return graph.compile()
+
+
+def browsed_constraints(runtime: Runtime, summary: BehaviorSummary) -> Constraints:
+    """The optimiser's constraints from a browsing summary (browse-and-recommend, a session, live mode)."""
+    settings, categories = runtime.settings, runtime.catalog_categories
+    return constraints_from_summary(summary, k=settings.k, price_tolerance=settings.price_tolerance,
+                                    catalog_currency=runtime.catalog_currency, catalog_categories=categories,
+                                    category_policy=CATEGORY_POLICY,
+                                    nearest_categories=nearest_categories(runtime, summary, categories))
+
+
+def browsed_candidates(runtime: Runtime, constraints: Constraints, summary: BehaviorSummary,
+                       viewed: list[str]) -> list[Candidate]:
+    """The candidates from what the shopper saw; when too few fit, the filtered and unfiltered pool together, so
+    the optimiser can see what the filters exclude and relax (never an empty answer while the catalog has some)."""
+    candidates = seen_candidates(runtime, constraints, summary, viewed)
+    if len(candidates) < constraints.k:
+        candidates = retrieve(runtime.store, constraints, exclude_ids=viewed, unfiltered_pool=RETRIEVAL_POOL)
+    return candidates
 
 
 def seen_candidates(runtime: Runtime, constraints: Constraints, summary: BehaviorSummary,
