@@ -28,7 +28,7 @@ from tools.recommend.hybrid import retrieve_request
 from tools.recommend.lexical import LexicalIndex
 from tools.recommend.optimizer import select_or_relax
 from tools.recommend.preferences import PreferenceError, PreferenceUpdate, describe
-from tools.recommend.requested import Asked, apply_request, read_update
+from tools.recommend.requested import Asked, apply_request, read_update, said_now
 from tools.schemas import BehaviorSummary, Constraints, Recommendation
 from tools.sessions.models import SessionModel, SessionModelError, load_model
 
@@ -47,8 +47,6 @@ class ChatContext:
     runtime: Runtime
     _shop: DemoShop | None = None
     _session_model: SessionModel | None = None
-    _terms: CatalogTerms | None = None
-    _lexical: LexicalIndex | None = None
     _brands: list[str] | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -74,18 +72,14 @@ class ChatContext:
 
     @property
     def terms(self) -> CatalogTerms:
-        """The catalog's categories, brands and price bands, for reading requests (built on first need)."""
-        if self._terms is None:
-            self._terms = CatalogTerms.from_products(self.runtime.shop_products)
-        return self._terms
+        """The catalog's categories, brands and price bands, for reading requests (the runtime's, built once)."""
+        return self.runtime.catalog_terms
 
     @property
     def lexical(self) -> LexicalIndex:
-        """BM25 over the catalog, for hybrid retrieval (built on first need)."""
-        if self._lexical is None:
-            logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG: its lines would reach the chat
-            self._lexical = LexicalIndex(self.runtime.shop_products)
-        return self._lexical
+        """BM25 over the catalog, for hybrid retrieval (the runtime's, built once)."""
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG: its lines would reach the chat
+        return self.runtime.lexical
 
     @property
     def brands(self) -> list[str]:
@@ -243,7 +237,7 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
     # nothing fits every wish: the smallest relaxation is applied and said, never an empty list
     wishes = constraints
     selection, constraints, relaxed_by = select_or_relax(pool, constraints, time_limit_s=settings.solver_time_limit_s,
-                                                         keep=_said_now(constraints, _turn(state)))
+                                                         keep=said_now(constraints, _turn(state)))
     recs = recommendations(selection, constraints)
     report = selection.report
     if any(note.startswith("only ") for note in notes):  # the said terms explain the short list, not Constraints
@@ -278,18 +272,6 @@ def rerank_with_session(ctx: ChatContext, state: State, args: RerankArgs) -> tup
 def _turn(state: State) -> int:
     """The number of the shopper's current message in this thread."""
     return max(1, sum(getattr(m, "type", "") == "human" for m in state.get("messages") or []))
-
-
-def _said_now(constraints: Constraints, turn: int) -> frozenset[str]:
-    """The constraints the shopper set in this message: when wishes conflict, the latest one holds."""
-    now = f"said:{turn}"
-    proof = constraints.provenance
-    names = {"max_price", "min_price"} if now in proof.get("price", []) else set()
-    if now in proof.get("min_rating", []):
-        names.add("min_rating")
-    if any(now in proof.get(f"brand:{b.casefold()}", []) for b in constraints.include_brands):
-        names.add("include_brands")
-    return frozenset(names)
 
 
 def _understood(parsed: Any) -> dict[str, Any]:

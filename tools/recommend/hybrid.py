@@ -21,7 +21,7 @@ from catalog.store import CatalogStore, SearchFilters
 from tools.recommend.candidates import candidate, filters_for
 from tools.recommend.lexical import LexicalIndex, for_gender, fuse, has_colour, has_material, has_words
 from tools.recommend.relaxation import HardFilter
-from tools.recommend.requested import Asked
+from tools.recommend.requested import Asked, said_now
 from tools.schemas import Candidate, Constraints
 
 LEXICAL_WEIGHT = 1.0
@@ -156,11 +156,8 @@ def retrieve_request(
 
 def _brands_said_after_type(constraints: Constraints, turn: int | None) -> bool:
     """Whether the brand list was said in this message and the type in an earlier one."""
-    if turn is None or not constraints.include_brands:
-        return False
-    now, proof = f"said:{turn}", constraints.provenance
-    return now not in proof.get("categories", []) and any(
-        now in proof.get(f"brand:{b.casefold()}", []) for b in constraints.include_brands)
+    return turn is not None and "include_brands" in said_now(constraints, turn) and \
+        f"said:{turn}" not in constraints.provenance.get("categories", [])
 
 
 def _bare(product: Product) -> Candidate:

@@ -37,6 +37,18 @@ def said(turn: int) -> list[str]:
     return [f"said:{turn}"]
 
 
+def said_now(constraints: Constraints, turn: int) -> frozenset[str]:
+    """The constraints the shopper set in message ``turn``: when wishes conflict, the latest one holds."""
+    now = f"said:{turn}"
+    proof = constraints.provenance
+    names = {"max_price", "min_price"} if now in proof.get("price", []) else set()
+    if now in proof.get("min_rating", []):
+        names.add("min_rating")
+    if any(now in proof.get(f"brand:{b.casefold()}", []) for b in constraints.include_brands):
+        names.add("include_brands")
+    return frozenset(names)
+
+
 class Said(BaseModel):
     value: str
     turn: int

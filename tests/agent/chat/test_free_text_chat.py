@@ -5,7 +5,9 @@ OpenAI-compatible model (a fake server) that passes the shopper's words to the s
 from __future__ import annotations
 
 import statistics
+from types import SimpleNamespace
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.chat.graph import build_chat_graph
@@ -39,22 +41,29 @@ def _check(runtime, first, second, why) -> None:
     assert "you viewed" not in text  # typed, not browsed
 
 
-def test_three_free_sentences_give_the_wallets_asked_for_with_the_local_model(env):
+@pytest.fixture
+def local_chat(env):
+    """The demo catalog's runtime and the chat graph on the local rules model; closed after the test."""
     settings = load_settings()
     runtime = build_runtime(settings)
     ctx = ChatContext(runtime)
     try:
-        chat = ChatSession(build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()), "t-free", 12)
-        first, second, why = (chat.ask(m) for m in MESSAGES)
-        _check(runtime, first, second, why)
-        assert "leather" in first.answer  # said, and the answer says it could not be checked
-        assert "Wallets" in first.answer and "for men" in first.answer
-        unknown = chat.ask("what is the weather")
-        assert "did not understand" in unknown.answer and unknown.answer.rstrip().endswith("?")
-        assert unknown.recommendations == why.recommendations  # the list on show is kept
+        yield SimpleNamespace(settings=settings, runtime=runtime,
+                              graph=build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()))
     finally:
         ctx.close()
         runtime.close()
+
+
+def test_three_free_sentences_give_the_wallets_asked_for_with_the_local_model(local_chat):
+    chat = ChatSession(local_chat.graph, "t-free", 12)
+    first, second, why = (chat.ask(m) for m in MESSAGES)
+    _check(local_chat.runtime, first, second, why)
+    assert "leather" in first.answer  # said, and the answer says it could not be checked
+    assert "Wallets" in first.answer and "for men" in first.answer
+    unknown = chat.ask("what is the weather")
+    assert "did not understand" in unknown.answer and unknown.answer.rstrip().endswith("?")
+    assert unknown.recommendations == why.recommendations  # the list on show is kept
 
 
 def test_the_same_sentences_through_an_openai_compatible_model(env):
@@ -85,55 +94,42 @@ def _leaf_categories(runtime) -> set[str]:
     return {p.leaf_category for p in runtime.shop_products}
 
 
-def test_a_request_without_a_type_says_what_was_understood_and_asks_for_the_type(env):
-    settings = load_settings()
-    runtime = build_runtime(settings)
-    ctx = ChatContext(runtime)
-    try:
-        graph = build_chat_graph(ctx, build_chat_model(settings), InMemorySaver())
-        chat = ChatSession(graph, "t-no-type", 12)
-        budget = chat.ask("under 1500")
-        assert budget.answer.startswith("Understood: budget now up to ₹1,500.")
-        assert "could not" not in budget.answer and budget.answer.count("?") == 1  # one question, no error
-        question = budget.answer.splitlines()[-1]
-        named = question.split("e.g. ")[1].rstrip("?").replace(" or ", ", ").split(", ")
-        assert len(named) == 3 and set(named) <= _leaf_categories(runtime)  # the catalog's own names
-        wallets = chat.ask("wallets")  # the answer to the question: the budget still holds
-        assert wallets.recommendations and all(r["price"] <= 1500 for r in wallets.recommendations)
-        again = chat.ask("start over")
-        assert "started over" in again.answer and again.answer.rstrip().endswith("?")
-        assert again.constraints["max_price"] is None and not again.constraints["categories"]
+def test_a_request_without_a_type_says_what_was_understood_and_asks_for_the_type(local_chat):
+    runtime, graph = local_chat.runtime, local_chat.graph
+    chat = ChatSession(graph, "t-no-type", 12)
+    budget = chat.ask("under 1500")
+    assert budget.answer.startswith("Understood: budget now up to ₹1,500.")
+    assert "could not" not in budget.answer and budget.answer.count("?") == 1  # one question, no error
+    question = budget.answer.splitlines()[-1]
+    named = question.split("e.g. ")[1].rstrip("?").replace(" or ", ", ").split(", ")
+    assert len(named) == 3 and set(named) <= _leaf_categories(runtime)  # the catalog's own names
+    wallets = chat.ask("wallets")  # the answer to the question: the budget still holds
+    assert wallets.recommendations and all(r["price"] <= 1500 for r in wallets.recommendations)
+    again = chat.ask("start over")
+    assert "started over" in again.answer and again.answer.rstrip().endswith("?")
+    assert again.constraints["max_price"] is None and not again.constraints["categories"]
 
-        nothing = ChatSession(graph, "t-nothing", 12).ask("zzkq vrrp")
-        assert nothing.answer.startswith("I did not understand 'zzkq vrrp'") and nothing.answer.count("?") == 1
-        examples = nothing.answer.split("for example, ")[1].split(". ")[0]
-        first, second = [part.strip("'") for part in examples.split("' or '")]
-        for i, example in enumerate((first, second)):  # the examples it gives work as given
-            shown = ChatSession(graph, f"t-example-{i}", 12).ask(example)
-            assert shown.recommendations and shown.constraints["categories"], example
-    finally:
-        ctx.close()
-        runtime.close()
+    nothing = ChatSession(graph, "t-nothing", 12).ask("zzkq vrrp")
+    assert nothing.answer.startswith("I did not understand 'zzkq vrrp'") and nothing.answer.count("?") == 1
+    examples = nothing.answer.split("for example, ")[1].split(". ")[0]
+    first, second = [part.strip("'") for part in examples.split("' or '")]
+    for i, example in enumerate((first, second)):  # the examples it gives work as given
+        shown = ChatSession(graph, f"t-example-{i}", 12).ask(example)
+        assert shown.recommendations and shown.constraints["categories"], example
 
 
-def test_a_relaxation_shows_this_list_only_and_the_latest_wish_wins(env):
-    settings = load_settings()
-    runtime = build_runtime(settings)
-    ctx = ChatContext(runtime)
-    try:
-        chat = ChatSession(build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()), "t-relax", 12)
-        laptops = sum(p.leaf_category == "Laptops" for p in runtime.shop_products)
-        assert 0 < laptops < settings.k  # the demo catalog sells fewer laptops than a list holds
-        few = chat.ask("laptops")
-        assert len(few.recommendations) == laptops and "instead of" in few.answer  # fewer shown, and said
-        # the shorter list was for that message: the next type gets a full list again
-        bags = chat.ask("a laptop bag instead")
-        assert len(bags.recommendations) == settings.k and bags.constraints["k"] == settings.k
-        # a brand said after the type holds over it: the older wish (the type) gives way, and the answer says so
-        puma = chat.ask("something in red from puma")
-        assert puma.recommendations and all(r["brand"] == "Puma" for r in puma.recommendations)
-        assert "Nothing fits everything you asked for" in puma.answer
-        assert puma.constraints["include_brands"] == ["Puma"]  # the relaxation added no brand to the wishes
-    finally:
-        ctx.close()
-        runtime.close()
+def test_a_relaxation_shows_this_list_only_and_the_latest_wish_wins(local_chat):
+    settings, runtime = local_chat.settings, local_chat.runtime
+    chat = ChatSession(local_chat.graph, "t-relax", 12)
+    laptops = sum(p.leaf_category == "Laptops" for p in runtime.shop_products)
+    assert 0 < laptops < settings.k  # the demo catalog sells fewer laptops than a list holds
+    few = chat.ask("laptops")
+    assert len(few.recommendations) == laptops and "instead of" in few.answer  # fewer shown, and said
+    # the shorter list was for that message: the next type gets a full list again
+    bags = chat.ask("a laptop bag instead")
+    assert len(bags.recommendations) == settings.k and bags.constraints["k"] == settings.k
+    # a brand said after the type holds over it: the older wish (the type) gives way, and the answer says so
+    puma = chat.ask("something in red from puma")
+    assert puma.recommendations and all(r["brand"] == "Puma" for r in puma.recommendations)
+    assert "Nothing fits everything you asked for" in puma.answer
+    assert puma.constraints["include_brands"] == ["Puma"]  # the relaxation added no brand to the wishes
