@@ -14,6 +14,7 @@ from agent.checkpointer import CheckpointError
 from agent.cli import capture as cli_capture
 from agent.cli import catalog as cli_catalog
 from agent.cli import chat as cli_chat
+from agent.cli import models as cli_models
 from agent.cli import run as cli_run
 from agent.cli import serve as cli_serve
 from agent.cli import session_model as cli_session_model
@@ -31,7 +32,7 @@ from tools.perception.summariser import SummariserError
 from tools.recommend.optimizer import OptimizerError
 
 COMMAND_MODULES = [cli_run, cli_watch, cli_chat, cli_capture, cli_catalog, cli_sessions, cli_session_model,
-                   cli_serve, cli_worker]
+                   cli_serve, cli_worker, cli_models]
 
 
 def build_parser() -> argparse.ArgumentParser:
