@@ -80,7 +80,8 @@ def answer(results: list[ToolResult]) -> str:
             if error.startswith(NO_TYPE):  # not a failure to report: the one thing to ask for
                 questions.append(error.split(": ", 1)[-1])
             elif "skipped" not in result:
-                lines.append(error if error.startswith("I did not understand") else f"I could not do that: {error}")
+                said_as_is = error.startswith(("I did not understand", "The catalog "))  # answers, not failures
+                lines.append(error if said_as_is else f"I could not do that: {error}")
             continue
         if name in ("browse", "summarise_session"):
             lines += _summary(result) + _recommendations(result)

@@ -28,6 +28,7 @@ from tools.recommend.hybrid import retrieve_request
 from tools.recommend.lexical import LexicalIndex
 from tools.recommend.optimizer import select_or_relax
 from tools.recommend.preferences import PreferenceError, PreferenceUpdate, describe
+from tools.recommend.request import ParsedRequest
 from tools.recommend.requested import Asked, apply_request, read_update, said_now
 from tools.schemas import BehaviorSummary, Constraints, Recommendation
 from tools.sessions.models import SessionModel, SessionModelError, load_model
@@ -288,8 +289,15 @@ def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -
     parsed = read_update(args, ctx.terms)
     if parsed.reset and base is None:  # nothing was browsed: starting over is starting from nothing
         current, asked = fresh, Asked()
+    parsed, currency_note = _in_catalog_currency(parsed, ctx.runtime.catalog_currency)
+    if currency_note and not parsed.understood() and not parsed.product_type:
+        raise ToolError(currency_note[0].upper() + currency_note[1:])
     if parsed.type_how == "unknown" and parsed.type_similarity < WEAK and not parsed.understood():
-        raise ToolError(not_understood(parsed.said, ctx.terms))
+        if not parsed.asks:
+            raise ToolError(not_understood(parsed.said, ctx.terms))
+        if parsed.type_similarity < NOTHING_LIKE:  # asked for, but the catalog sells nothing of the kind: say so
+            raise ToolError(f"The catalog has nothing like '{parsed.product_type}': its nearest categories are "
+                            f"{', '.join(parsed.nearest)}, far from it in meaning.")
     try:
         new, asked, changes, notes = apply_request(
             current, asked, parsed, base=base, shown=shown, brands=ctx.brands,
@@ -301,8 +309,10 @@ def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -
         raise ToolError(str(exc)) from exc
     result: dict[str, Any] = {"changes": changes, "notes": notes, "understood": _understood(parsed),
                               "constraints": describe(new)}
+    if currency_note:
+        result["notes"] = [*result["notes"], currency_note]
     if parsed.ignored:
-        result["notes"] = [*notes, f"I did not use '{' '.join(parsed.ignored)}'"]
+        result["notes"] = [*result["notes"], f"I did not use '{' '.join(parsed.ignored)}'"]
     if parsed.type_how == "unknown" and parsed.nearest and parsed.type_similarity >= WEAK:
         # nearest categories this far in meaning ("water bottle" -> Sunglasses) would be a useless question
         result["question"] = f"Did you mean {', '.join(parsed.nearest[:-1])} or {parsed.nearest[-1]}?"
@@ -310,6 +320,21 @@ def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -
         # a budget, a colour or a recipient alone: the list may show, but the type is what to ask for
         result["question"] = type_question(ctx.terms)
     return result, {"constraints": new.model_dump(), "asked": asked.model_dump()}
+
+
+NOTHING_LIKE = 0.3  # a request this far in meaning from every category: the catalog has nothing of the kind
+
+
+def _in_catalog_currency(parsed: ParsedRequest, catalog: str | None) -> tuple[ParsedRequest, str | None]:
+    """An amount said in another currency than the catalog's sets no budget (no exchange rate is known offline);
+    the note says so and how to say it."""
+    if not (parsed.currency and catalog and parsed.currency != catalog and
+            (parsed.max_price is not None or parsed.min_price is not None)):
+        return parsed, None
+    amount = parsed.max_price if parsed.max_price is not None else parsed.min_price
+    note = (f"the catalog's prices are in {catalog} and I know no exchange rate offline, so {amount:g} "
+            f"{parsed.currency} sets no budget: say it in {catalog} (e.g. 'under 2500')")
+    return parsed.model_copy(update={"min_price": None, "max_price": None, "currency": None}), note
 
 
 def _rank(state: State, rank: int) -> Recommendation:

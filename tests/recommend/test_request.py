@@ -119,3 +119,37 @@ def test_a_type_word_that_only_modifies_the_noun_asked_for_gives_way_to_that_nou
     sleeve = parse("a laptop sleeve", terms)
     assert sleeve.categories == [] and sleeve.type_how == "unknown" and sleeve.product_type == "laptop sleeve"
     assert sleeve.nearest[0] == "Laptop Bag"
+
+
+@pytest.mark.parametrize(("text", "currency", "amount"), [
+    ("under 30 dollars", "USD", 30.0), ("$40 or less", "USD", 40.0), ("between 10 and 20 euros", "EUR", 20.0),
+    ("below £25", "GBP", 25.0), ("wallet under ₹1500", "INR", 1500.0), ("wallet under 1500", None, 1500.0),
+])
+def test_the_currency_said_with_an_amount_is_kept(text, currency, amount):
+    parsed = parse(text, TERMS)
+    assert parsed.currency == currency and parsed.max_price == amount
+
+
+def test_a_request_in_a_long_sentence_is_searched_by_meaning_not_dropped():
+    parsed = parse("hi, I need something to keep my coffee hot during my commute", TERMS)
+    assert parsed.asks and not parsed.ignored
+    assert parsed.type_how in ("unknown", "meaning") and "coffee" in parsed.product_type
+    chatter = parse("what is the weather like in the mountains this weekend", TERMS)
+    assert not chatter.asks  # nothing asked for: the chat says it did not understand
+
+
+def test_whom_it_is_for_and_their_age():
+    nephew = parse("a gift for my 10 year old nephew who likes science", TERMS)
+    assert (nephew.gender, nephew.recipient, nephew.age) == ("boys", "nephew", 10)
+    assert nephew.search_words == ["science"] and not nephew.ignored
+    assert parse("toys for a 6-year-old", TERMS).gender == "kids"
+    assert parse("my wife loves cooking, any ideas?", TERMS).gender == "women"  # no "for" needed
+
+
+def test_a_brand_that_is_also_a_word_is_no_brand_before_a_feature():
+    terms = CatalogTerms.from_products([*CATALOG, _p(8, ["Audio", "Headphones"], "Noise", 1500),
+                                        _p(9, ["Audio", "Headphones"], "Boat", 900)])
+    assert parse("headphones with noise cancelling", terms).only_brands == []
+    assert parse("noise-cancelling headphones", terms).only_brands == []
+    assert parse("noise headphones", terms).only_brands == ["Noise"]
+    assert parse("only noise", terms).only_brands == ["Noise"]

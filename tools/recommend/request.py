@@ -33,8 +33,13 @@ from tools.recommend.vocabulary import (
 
 PriceMove = Literal["cheaper", "premium", "moderate", "low"]
 
-_AMOUNT = (r"(?:₹|rs\.?|inr|rupees?)?\s*(\d[\d,]*(?:\.\d+)?)\s*(k\b|thousand\b|lakhs?\b)?\s*"
-           r"(?:rupees?\b|rs\b\.?|inr\b|/-)?")
+# An amount with the currency it may be said in: the catalog's own, or another one, which is named back to the
+# shopper rather than read as the catalog's (no exchange rate is known offline).
+_AMOUNT = (r"(?:₹|rs\.?|inr|rupees?|us\$|\$|usd|€|eur|£|gbp)?\s*(\d[\d,]*(?:\.\d+)?)\s*"
+           r"(k\b|thousand\b|lakhs?\b)?\s*(?:rupees?\b|rs\b\.?|inr\b|/-|dollars?\b|bucks\b|usd\b|euros?\b|"
+           r"eur\b|gbp\b|quid\b)?")
+_CURRENCIES = {"USD": r"us\$|\$|\busd\b|\bdollars?\b|\bbucks\b", "EUR": r"€|\beur\b|\beuros?\b",
+               "GBP": r"£|\bgbp\b|\bquid\b", "INR": r"₹|\brs\b|\binr\b|\brupees?\b"}
 _NOT_STARS = r"(?!\s*(?:stars?\b|\+|or more stars|products|options|items|results))"
 _BETWEEN = re.compile(rf"\b(?:between|from)\s+{_AMOUNT}\s*(?:and|to|-)\s*{_AMOUNT}{_NOT_STARS}"
                       rf"|(?:₹|rs\.?\s?)(\d[\d,]*)\s*(?:-|to)\s*(?:₹|rs\.?\s?)?(\d[\d,]*)\b"
@@ -46,7 +51,8 @@ _MAX = re.compile(rf"\b(?:under|below|less than|cheaper than|up ?to|at most|max(
                   rf"{_AMOUNT}{_NOT_STARS}|{_AMOUNT}\s*(?:or less|max\b|or below|or under|at most|tops)")
 _MIN = re.compile(rf"\b(?:over|above|more than|at least|min(?:imum)?|starting (?:at|from)|upwards of|from)\s*"
                   rf"{_AMOUNT}{_NOT_STARS}|{_AMOUNT}\s*(?:or more|and above|and up|plus)\b(?!\s*stars?)")
-_CURRENCY_ONLY = re.compile(r"(?:₹|\brs\.?\s?|\binr\s?)(\d[\d,]*(?:\.\d+)?)\s*(k\b)?|\b(\d[\d,]*)\s*(?:rupees|/-)")
+_CURRENCY_ONLY = re.compile(r"(?:₹|\brs\.?\s?|\binr\s?|us\$|\$|€|£)(\d[\d,]*(?:\.\d+)?)\s*(k\b)?"
+                            r"|\b(\d[\d,]*)\s*(?:rupees|/-|dollars|bucks|euros)\b")
 _RATING = re.compile(r"\b(?:rated|rating|ratings?(?: of)?|reviews? of)\s*(?:at least|above|over|of|>=?)?\s*"
                      r"(\d(?:\.\d)?)\s*(?:\+|stars?|or (?:more|above|better))?"
                      r"|\b(\d(?:\.\d)?)\s*(?:\+\s*)?(?:stars?\b|or more stars)|\b([1-5](?:\.\d)?)\+(?=\s|$)")
@@ -77,9 +83,19 @@ _ANY = {"colour": re.compile(r"\b(?:any|whatever) colou?rs?\b|\bcolou?r doesn'?t
                             r"money is no (?:object|issue)|remove the budget)\b")}
 _ANOTHER_COLOUR = re.compile(r"\b(?:another|other|different|a different)\s+colou?rs?\b")
 _NEGATION = re.compile(r"\b(?:" + "|".join(NEGATIONS) + r")\s+(?:the\s+|any\s+|more\s+)?(?:brands?\s+)?$")
-_ONLY_BEFORE = re.compile(r"\b(?:only|just|by|from|brand|make)\s+(?:the\s+)?(?:brands?\s+)?$")
+# "make: Sony" names a maker; "make the bedroom cosy" does not
+_ONLY_BEFORE = re.compile(r"\b(?:only|just|by|from|brand)\s+(?:the\s+)?(?:brands?\s+)?$|\bmake\s*:\s*$")
 _FOR = re.compile(r"\bfor\s+(?:my|a|an|the|his|her|our|your|me and my)?\s*(?:little|young|old|elder|older|younger|"
                   r"teenage|new|dear|best)?\s*([a-z']+)")
+_MY = re.compile(r"\b(?:my|our)\s+(?:little|young|elder|older|younger|teenage|dear|best)?\s*([a-z']+)")
+_AGE = re.compile(r"\b(\d{1,2})[- ]?(?:years?|yrs?|yo)(?:[- ]old)?\b|\baged? (\d{1,2})\b")
+# A shopper asking for something: a message with these is a request even when its words match no category well.
+_ASKS = re.compile(r"\b(?:i|we)(?: really)? (?:need|want|would like|'d like|am looking|'m looking)\b|\blooking for\b|"
+                   r"\b(?:searching|shopping) for\b|\b(?:find|get|show) me\b|\brecommend\b|\bsuggest\b|"
+                   r"\bdo you (?:have|sell|stock)\b|\bsomething (?:to|for|that)\b|\bany (?:ideas|suggestions)\b|"
+                   r"\b(?:buy|gift|present) for\b|\b(?:is|are) there (?:a|an|any)\b")
+# "noise cancelling", "water resistant": a word followed by one of these describes a feature, it names no maker
+_FEATURE_AFTER = re.compile(r"[\s-]+[a-z]+(?:ing|ed|proof|free|resistant)\b")
 
 
 class ParsedRequest(BaseModel):
@@ -110,12 +126,15 @@ class ParsedRequest(BaseModel):
     reset: bool = False
     objective: Literal["relevance", "revenue", "mixed"] | None = None
     clear: list[Literal["colour", "brand", "price"]] = Field(default_factory=list)
+    currency: str | None = None  # ISO code of a currency said with an amount ("30 dollars" -> USD)
+    age: int | None = None  # "a 10 year old"
+    asks: bool = False  # the message asks for something ("I need ...", "do you have ..."), whatever it names
     search_words: list[str] = Field(default_factory=list)  # content words kept as search terms
     ignored: list[str] = Field(default_factory=list)  # words not understood at all
 
     def understood(self) -> bool:
         """Whether anything beyond the words themselves was understood."""
-        skip = {"said", "nearest", "type_how", "ignored", "product_type", "search_words", "type_similarity"}
+        skip = {"said", "nearest", "type_how", "ignored", "product_type", "search_words", "type_similarity", "asks"}
         return any(v not in (None, False, [], "") for k, v in self.model_dump().items() if k not in skip)
 
 
@@ -151,7 +170,17 @@ def _first_amount(m: re.Match) -> float | None:
     return None
 
 
+def _said_currency(amounts: list[re.Match]) -> str | None:
+    """The currency the shopper named with an amount, if any ("30 dollars" -> USD, "₹500" -> INR)."""
+    for m in amounts:
+        for code, pattern in _CURRENCIES.items():
+            if re.search(pattern, m.group(0)):
+                return code
+    return None
+
+
 def _prices(text: _Text, out: ParsedRequest) -> None:
+    amounts: list[re.Match] = []
     for m in text.take(_BETWEEN):
         g = m.groups()
         if g[0]:
@@ -160,17 +189,23 @@ def _prices(text: _Text, out: ParsedRequest) -> None:
             low, high = (_amount(g[4], None), _amount(g[5], None)) if g[4] else (_amount(g[6], None),
                                                                                  _amount(g[7], None))
         out.min_price, out.max_price = min(low, high), max(low, high)
+        amounts.append(m)
     for m in text.take(_AROUND):
         value = _first_amount(m)
         if value:
             out.min_price, out.max_price = round(value * 0.8, 2), round(value * 1.2, 2)
+            amounts.append(m)
     for m in text.take(_MAX):
         out.max_price = _first_amount(m)
+        amounts.append(m)
     for m in text.take(_MIN):
         out.min_price = _first_amount(m)
+        amounts.append(m)
     if out.max_price is None and out.min_price is None:
         for m in text.take(_CURRENCY_ONLY):  # "₹1500" alone: a budget
             out.max_price = _amount(m.group(1), m.group(2)) if m.group(1) else _amount(m.group(3), None)
+            amounts.append(m)
+    out.currency = _said_currency(amounts)
     for move, pattern in _MOVES:
         if text.take(pattern) and out.price_move is None:
             out.price_move = move
@@ -188,7 +223,8 @@ def _brands(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
             single_common = len(key) == 1 and (key[0] in STOPWORDS or key[0] in COLOURS or key[0] in MATERIALS
                                                or key[0] in OCCASIONS or singular(key[0]) in type_words(terms)
                                                or key[0] in RECIPIENTS or key[0] in GENDER_WORDS
-                                               or key[0] in terms.ambiguous_brands or len(key[0]) <= 2)
+                                               or key[0] in terms.ambiguous_brands or len(key[0]) <= 2
+                                               or _FEATURE_AFTER.match(text.text, m.end()) is not None)
             if single_common and not (_NEGATION.search(before) or _ONLY_BEFORE.search(before)):
                 continue  # "new", "black", "denim": a brand only when said as one ("not Denim", "only Denim")
             brand = terms.brand_words[key]
@@ -267,14 +303,21 @@ def _materials(text: _Text, out: ParsedRequest) -> None:
 
 
 def _people(text: _Text, out: ParsedRequest) -> None:
+    for m in text.take(_AGE):  # "my 10 year old nephew": a child's age says the kids' range
+        out.age = int(m.group(1) or m.group(2))
+        if out.age <= 12:
+            out.gender = out.gender or "kids"
     if m := re.search(r"\b(?:baby|little|infant|toddler)\s+(boy|girl)s?\b", text.text):  # "my baby boy"
         out.gender, out.recipient = f"{m.group(1)}s", m.group(0)
         text.blank(m.start(), m.end())
-    for m in list(_FOR.finditer(text.text)):
+    # "for my wife", or "my wife loves cooking": whom the present is for
+    for m in [*_FOR.finditer(text.text), *_MY.finditer(text.text)]:
         word = m.group(1)
+        if not text.text[m.start():m.end()].strip():
+            continue  # already read as "for my ..."
         if word in RECIPIENTS:
             out.recipient = out.recipient or word
-            out.gender = out.gender or (RECIPIENTS[word] or None)
+            out.gender = (RECIPIENTS[word] or out.gender) if out.gender in (None, "kids") else out.gender
             text.blank(m.start(), m.end())
     for m in list(re.finditer(r"(?<![\w])(mens|men's|men|womens|women's|women|ladies'?|male|female|unisex|boys'?|"
                               r"girls'?|kids'?|baby|babies)(?![\w])", text.text)):
@@ -301,7 +344,7 @@ def parse(message: str, terms: CatalogTerms) -> ParsedRequest:
     """The structured request in ``message``; see the module docstring."""
     said = " ".join(message.split())
     text = _Text(said.casefold().replace("’", "'"))
-    out = ParsedRequest(said=said)
+    out = ParsedRequest(said=said, asks=_ASKS.search(text.text) is not None)
     if text.take(_RESET):
         out.reset = True
     for m in text.take(_LIKE):
@@ -376,7 +419,9 @@ def _types(text: _Text, terms: CatalogTerms, out: ParsedRequest) -> None:
     out.type_similarity = match.similarity
     if match.categories:
         out.product_type, out.categories, out.type_how = " ".join(rest), match.categories, "meaning"
-    elif len(rest) <= 4 and not (out.understood() and match.similarity < 0.3):
+    elif not out.understood() or (len(rest) <= 4 and match.similarity >= 0.3):
         out.product_type, out.type_how, out.nearest = " ".join(rest), "unknown", match.nearest
+    elif out.asks:
+        out.search_words = rest  # "a gift for my nephew who likes science": the words are what to look for
     else:
         out.ignored = rest

@@ -121,6 +121,7 @@ still instead maybe perhaps about around which what who where when how there her
 other another else same different lot lots bit little quite rather pretty prefer preferably ideally maybe okay ok
 yes no not dont don't hi hello hey ideal suitable perfect cool lovely right true deep zero prime rock times port
 globe ocean now under over above below between
+sell sells have has had having i'd i'll i've we'd during if possible idea ideas pair likes loves enjoys
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 

@@ -133,3 +133,25 @@ def test_a_relaxation_shows_this_list_only_and_the_latest_wish_wins(local_chat):
     assert puma.recommendations and all(r["brand"] == "Puma" for r in puma.recommendations)
     assert "Nothing fits everything you asked for" in puma.answer
     assert puma.constraints["include_brands"] == ["Puma"]  # the relaxation added no brand to the wishes
+
+
+def test_a_budget_in_another_currency_is_named_back_not_read_as_the_catalogs(local_chat):
+    chat = ChatSession(local_chat.graph, "t-currency", 12)
+    mugs = chat.ask("coffee mugs")
+    dollars = chat.ask("under 30 dollars")
+    assert local_chat.runtime.catalog_currency == "INR"
+    assert "INR" in dollars.answer and "30 USD" in dollars.answer  # said what could not be done, and why
+    assert dollars.constraints["max_price"] is None and dollars.recommendations == mugs.recommendations
+
+
+def test_a_need_said_in_a_sentence_gets_a_list(local_chat):
+    chat = ChatSession(local_chat.graph, "t-need", 12)
+    need = chat.ask("hi, I need something to keep my coffee hot during my commute")
+    assert need.recommendations and "did not understand" not in need.answer
+    assert any("Mug" in r["title"] for r in need.recommendations)
+
+
+def test_asked_for_something_the_catalog_has_nothing_like_says_so(local_chat):
+    chat = ChatSession(local_chat.graph, "t-nothing-like", 12)
+    answer = chat.ask("I need a zzkq vrrp").answer
+    assert answer.startswith("The catalog has nothing like 'zzkq vrrp'") and "nearest categories" in answer
