@@ -1,6 +1,7 @@
 """What the MLLM summariser remembers so that no frame is paid for twice: validated answers keyed by
 (model, prompt, image hashes), the image hashes each summary has covered, and each endpoint's structured-output
-mode. One small SQLite database; without a path it lives in memory for the summariser's lifetime only.
+mode and whether it takes image parts. One small SQLite database; without a path it lives in memory for the
+summariser's lifetime only.
 
 A cache must never break a run: a file that cannot be opened or written is logged and replaced by memory.
 """
@@ -23,6 +24,10 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS capabilities (
     endpoint TEXT NOT NULL, model TEXT NOT NULL, mode TEXT NOT NULL, probed_at REAL NOT NULL,
     PRIMARY KEY (endpoint, model)
+);
+CREATE TABLE IF NOT EXISTS image_input (
+    endpoint TEXT NOT NULL, model TEXT NOT NULL, accepted INTEGER NOT NULL, reason TEXT NOT NULL,
+    probed_at REAL NOT NULL, PRIMARY KEY (endpoint, model)
 );
 CREATE TABLE IF NOT EXISTS answers (
     key TEXT PRIMARY KEY, model TEXT NOT NULL, answer TEXT NOT NULL, labels TEXT NOT NULL, created_at REAL NOT NULL
@@ -92,6 +97,17 @@ class SummaryCache:
 
     def forget_capability(self, endpoint: str, model: str) -> None:
         self._write("DELETE FROM capabilities WHERE endpoint = ? AND model = ?", (endpoint, model))
+
+    # whether the endpoint's model takes image parts (a text-only model refuses them): None = not known yet
+
+    def images(self, endpoint: str, model: str) -> tuple[bool, str] | None:
+        row = self._read("SELECT accepted, reason FROM image_input WHERE endpoint = ? AND model = ?",
+                         (endpoint, model))
+        return (bool(row[0]), row[1]) if row else None
+
+    def remember_images(self, endpoint: str, model: str, accepted: bool, reason: str = "") -> None:
+        self._write("INSERT OR REPLACE INTO image_input VALUES (?, ?, ?, ?, ?)",
+                    (endpoint, model, int(accepted), reason, time.time()))
 
     # answers: the model's validated JSON, with the frame label -> image sha256 it was asked with
 

@@ -17,8 +17,16 @@ schema asked for, ``wire.py`` the wire formats, ``cache.py`` what is remembered;
   request. In ``json_schema`` and ``tools`` modes the prompt does not quote the schema: the structured-output
   arguments carry it. ``agent/mllm/tokens.py`` estimates what a request costs (``benchmarks/mllm_tokens.py``).
 - Structured output: before the first summary the endpoint is probed once (a tiny text-only request per mode)
-  for the first mode it honours: a ``json_schema`` response format, else a forced function call with the schema
-  as its parameters, else ``json_object`` mode. The result is kept on the instance and in the cache.
+  for the first mode it honours: a ``json_schema`` response format, else ``json_object`` with the schema beside it
+  (llama.cpp's server, which answers ``json_schema`` with HTTP 500), else a forced function call with the schema
+  as its parameters, else ``json_object`` mode. A mode refused with HTTP 400, 422, 500 or 501 is passed over. The
+  result is kept on the instance and in the cache.
+- Image input: a model that refuses a request's image parts (HTTP 400, 422 or 500 to a request with images, when
+  the same request without them is answered) is remembered per endpoint and model as text-only; its requests send
+  the page text of the frames that have a text layer, without screenshots, and the summary's ``summariser`` says
+  so (``TEXT_ONLY``). Frames without page text cannot be read by it: a request of those alone is a
+  SummariserError (the offline screen reader takes over). ``images=False`` (a capability probe's finding) skips
+  the discovery.
 - Failures: the openai client retries 429, 5xx, connection errors and timeouts with backoff; what is left is a
   SummariserError naming the endpoint and the cause.
 - Cost: every request is recorded (``usage``, ``usage_summary()``); answers are cached by image hash, so the same
@@ -31,6 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +87,14 @@ __all__ = [  # the names this module has always offered; they live in request.py
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 120.0
+TEXT_ONLY = "; page text only: the model does not take images, screenshots were not sent"
+_REFUSALS = (400, 422, 500, 501)  # what a server answers to a request form it does not support (llama.cpp: 500)
+
+
+class _ImagesRefused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _timeout_seconds(timeout: Any) -> float | None:
@@ -92,7 +109,8 @@ class MllmSummariser:
     def __init__(self, client: openai.OpenAI, model: str, max_pixels: int = 640_000, max_frames: int = 12, *,
                  cache_path: Path | str | None = None, timeout: float | None = None,
                  mode: str | None = None, text_layers: TextLayerLookup | None = None,
-                 text_layer_max_pixels: int = DEFAULT_TEXT_LAYER_MAX_PIXELS, product_photos: bool = False) -> None:
+                 text_layer_max_pixels: int = DEFAULT_TEXT_LAYER_MAX_PIXELS, product_photos: bool = False,
+                 images: bool | None = None) -> None:
         if mode is not None:
             structured_output(mode, {})  # fail early on an unknown mode
         self.client = client
@@ -108,6 +126,10 @@ class MllmSummariser:
         self.cache = SummaryCache(cache_path)
         known = self.cache.capability(self.endpoint, model)
         self.mode = mode or (known if known in MODES else None)  # None until probed
+        remembered = self.cache.images(self.endpoint, model)
+        # whether the model takes image parts: None until a request with images is answered or refused
+        self.images = images if images is not None else (remembered[0] if remembered else None)
+        self.images_refused = remembered[1] if remembered and not remembered[0] else "said by the caller"
         self.usage: list[dict] = []  # one entry per request: kind, mode, outcome, tokens, latency, retries
         self.cache_hits = 0
 
@@ -121,10 +143,10 @@ class MllmSummariser:
             return previous if previous is not None else BehaviorSummary(summariser=self.name, frames_read=0)
         # frames left out by the budget count as covered
         units = evenly(make_units(new, self.text_layers, self.product_photos), self.max_frames)
-        data = self._answer(units, previous)
+        data, units, text_only = self._answer(units, previous)
         try:
             summary = BehaviorSummary.model_validate({
-                **data, "summariser": self.name,
+                **data, "summariser": self.name + (TEXT_ONLY if text_only else ""),
                 "frames_read": sum(len(u.frames) for u in units) + (previous.frames_read if previous else 0),
             })
         except ValidationError as exc:  # only possible for a cache written by another schema version
@@ -141,6 +163,10 @@ class MllmSummariser:
         if not new:
             return []
         units = evenly(make_units(new, self.text_layers, self.product_photos), self.max_frames)
+        if self.images is False:
+            units = [replace(unit, picture=None) for unit in units if unit.rows is not None]
+            if not units:
+                return []
         return self._request_parts(units, previous, mode=mode or self.mode)[0]
 
     def usage_summary(self) -> dict:
@@ -187,28 +213,68 @@ class MllmSummariser:
         settings = RequestSettings(self.model, self.max_pixels, self.text_layer_max_pixels, mode)
         return request_parts(units, previous, settings, images=images)
 
-    def _answer(self, units: list[Unit], previous: BehaviorSummary | None) -> dict:
-        chosen = [frame for unit in units for frame in unit.frames]
-        schema = summary_schema()
+    def _answer(self, units: list[Unit], previous: BehaviorSummary | None) -> tuple[dict, list[Unit], bool]:
+        """The answer about ``units``, the units it is about (the text-only ones when the model takes no images)
+        and whether it was asked without screenshots."""
+        text_only = self.images is False
+        if text_only:
+            units = self._text_only(units, self.images_refused)
+        data = self._cached(units, previous)
+        if data is not None:
+            return data, units, text_only
+        mode = self.structured_mode()
+        try:
+            return self._ask(units, previous, mode), units, text_only
+        except _ImagesRefused as refused:
+            reason = refused.reason
+        text_units = self._text_only(units, reason)
+        data = self._cached(text_units, previous) or self._ask(text_units, previous, mode)
+        # remembered only now: the same request without images was answered, so the images were what it refused
+        self.images, self.images_refused = False, reason
+        self.cache.remember_images(self.endpoint, self.model, False, reason)
+        log.warning("%s at %s refused image parts (%s): sending page text only from now on", self.model,
+                    self.endpoint, reason)
+        return data, text_units, True
+
+    def _text_only(self, units: list[Unit], reason: str) -> list[Unit]:
+        """The units that have page text, without their screenshots; frames without page text are left out."""
+        kept = [replace(unit, picture=None) for unit in units if unit.rows is not None]
+        if not kept:
+            raise SummariserError(f"{self.model} at {self.endpoint} does not take images ({reason}) and these "
+                                  "frames have no page text to send instead")
+        return kept
+
+    def _cached(self, units: list[Unit], previous: BehaviorSummary | None) -> dict | None:
         _, key = self._request_parts(units, previous, images=False)
         cached = self.cache.answer(key)
-        if cached is not None:
-            answer, old_labels = cached
-            now = {f.sha256: f.frame_id for f in chosen}
-            self.cache_hits += 1
-            return relabel(answer, {old: now[sha] for old, sha in old_labels.items() if sha in now})
+        if cached is None:
+            return None
+        answer, old_labels = cached
+        now = {f.sha256: f.frame_id for unit in units for f in unit.frames}
+        self.cache_hits += 1
+        return relabel(answer, {old: now[sha] for old, sha in old_labels.items() if sha in now})
 
-        mode = self.structured_mode()
-        messages, _ = self._request_parts(units, previous, mode=mode)  # the key is the same in every mode
+    def _ask(self, units: list[Unit], previous: BehaviorSummary | None, mode: str) -> dict:
+        """Ask the model about ``units`` in ``mode``; its validated answer, cached, with the frames' own ids."""
+        chosen = [frame for unit in units for frame in unit.frames]
+        images = sum(unit.image is not None for unit in units)
+        messages, key = self._request_parts(units, previous, mode=mode)  # the key is the same in every mode
         kind = "summary" if previous is None else "update"
         try:
-            response = self._request(kind, mode, messages, schema, images=len(units))
-        except openai.BadRequestError as exc:
+            response = self._request(kind, mode, messages, summary_schema(), images=images)
+        except openai.APIStatusError as exc:
+            if images and self.images is None and exc.status_code in _REFUSALS:
+                raise _ImagesRefused(f"HTTP {exc.status_code} {error_reason(exc)}") from exc  # try without them
+            if not isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
+                raise self._failure(exc, kind) from exc
             self.cache.forget_capability(self.endpoint, self.model)  # re-probe on the next run
             raise SummariserError(f"the vision endpoint {self.endpoint} ({self.model}) refused the {kind} request "
                                   f"in {mode} mode: {error_reason(exc)}") from exc
         except openai.OpenAIError as exc:
             raise self._failure(exc, kind) from exc
+        if images and self.images is None:
+            self.images = True
+            self.cache.remember_images(self.endpoint, self.model, True)
         raw = answer_text(response, mode)
         if not raw:
             raise SummariserError(f"{self.model} at {self.endpoint} returned an empty answer ({mode} mode)")
@@ -228,7 +294,9 @@ class MllmSummariser:
         for mode in MODES:
             try:
                 response = self._request("probe", mode, PROBE_MESSAGES, PROBE_SCHEMA)
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+            except openai.APIStatusError as exc:
+                if exc.status_code not in _REFUSALS:
+                    raise self._failure(exc, "structured-output probe") from exc
                 refused.append(f"{mode}: HTTP {exc.status_code} {error_reason(exc)}")
                 continue
             except openai.OpenAIError as exc:

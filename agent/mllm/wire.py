@@ -1,5 +1,9 @@
-"""What goes over the wire to an OpenAI-compatible endpoint: screenshots as data URLs, the three ways of asking
-for structured output, where the JSON is in the answer, the probe, and the reason of an API error."""
+"""What goes over the wire to an OpenAI-compatible endpoint: screenshots as data URLs, the four ways of asking
+for structured output, where the JSON is in the answer, the probe, and the reason of an API error.
+
+``json_object_schema`` is llama.cpp's way (its server answers ``json_schema`` with HTTP 500 but constrains a
+``json_object`` answer to a ``schema`` given beside it); a server that ignores the extra field answers as in
+``json_object`` mode, so the prompt still quotes the schema in that mode."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 import openai
 from PIL import Image
 
-MODES = ("json_schema", "tools", "json_object")  # in order of preference
+MODES = ("json_schema", "json_object_schema", "tools", "json_object")  # in order of preference
 FUNCTION_NAME = "behavior_summary"
 PROBE_SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"],
                 "additionalProperties": False}
@@ -22,13 +26,18 @@ PROBE_MESSAGES = [{"role": "user", "content": 'Reply with this JSON object and n
 def image_data_url(path: Path, max_pixels: int) -> str:
     """The screenshot as a JPEG data URL, downscaled (aspect kept) to at most ``max_pixels`` pixels."""
     with Image.open(path) as image:
-        image = image.convert("RGB")
-        scale = min(1.0, (max_pixels / (image.width * image.height)) ** 0.5)
-        if scale < 1.0:
-            image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))),
-                                 Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=85)
+        return jpeg_data_url(image, max_pixels)
+
+
+def jpeg_data_url(image: Image.Image, max_pixels: int) -> str:
+    """A picture as a JPEG data URL, downscaled (aspect kept) to at most ``max_pixels`` pixels."""
+    image = image.convert("RGB")
+    scale = min(1.0, (max_pixels / (image.width * image.height)) ** 0.5)
+    if scale < 1.0:
+        image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))),
+                             Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -40,6 +49,8 @@ def structured_output(mode: str, schema: dict, name: str = FUNCTION_NAME) -> dic
         function = {"name": name, "description": "Record the answer.", "parameters": schema}
         return {"tools": [{"type": "function", "function": function}],
                 "tool_choice": {"type": "function", "function": {"name": name}}}
+    if mode == "json_object_schema":
+        return {"response_format": {"type": "json_object", "schema": schema}}
     if mode == "json_object":
         return {"response_format": {"type": "json_object"}}
     raise ValueError(f"unknown structured-output mode {mode!r}; known: {', '.join(MODES)}")

@@ -121,47 +121,50 @@ def test_the_probe_is_one_tiny_text_request_and_picks_json_schema_when_supported
 
 
 def test_the_probe_falls_back_to_a_forced_function_call_when_json_schema_is_refused(frames):
-    script = [(400, REFUSAL), (200, tool_call_completion('{"ok": true}')),
+    script = [(400, REFUSAL), (400, error("schema is not supported")), (200, tool_call_completion('{"ok": true}')),
               (200, tool_call_completion(json.dumps(ANSWER)))]
     with FakeOpenAI(script) as server:
         summariser = MllmSummariser(_client(server), "fake-vision")
         summary = summariser.summarise(frames)
     bodies = [r["body"] for r in server.requests]
     assert bodies[0]["response_format"]["type"] == "json_schema"
-    assert "response_format" not in bodies[1] and bodies[1]["tools"][0]["function"]["parameters"] == PROBE_SCHEMA
-    summary_request = bodies[2]
+    assert bodies[1]["response_format"] == {"type": "json_object", "schema": PROBE_SCHEMA}
+    assert "response_format" not in bodies[2] and bodies[2]["tools"][0]["function"]["parameters"] == PROBE_SCHEMA
+    summary_request = bodies[3]
     assert "response_format" not in summary_request
     assert summary_request["tools"] == [{"type": "function", "function": {
         "name": "behavior_summary", "description": "Record the answer.", "parameters": summary_schema()}}]
     assert summary_request["tool_choice"] == {"type": "function", "function": {"name": "behavior_summary"}}
-    assert len(_images(server.requests[2])) == 2
+    assert len(_images(server.requests[3])) == 2
     assert summariser.mode == "tools" and summary.brand_preferences[0].value == "Maxima"  # read from the arguments
-    assert [u["outcome"] for u in summariser.usage] == ["HTTP 400", "ok", "ok"]
+    assert [u["outcome"] for u in summariser.usage] == ["HTTP 400", "HTTP 400", "ok", "ok"]
 
 
 def test_the_probe_falls_back_to_json_mode_when_both_structured_modes_are_refused(frames):
-    script = [(400, REFUSAL), (422, error("tool_choice is not supported")), PROBE_OK, _answer()]
+    script = [(400, REFUSAL), (400, REFUSAL), (422, error("tool_choice is not supported")), PROBE_OK, _answer()]
     with FakeOpenAI(script) as server:
         summariser = MllmSummariser(_client(server), "fake-vision")
         summary = summariser.summarise(frames)
     bodies = [r["body"] for r in server.requests]
     assert [b.get("response_format", {}).get("type") for b in bodies] == [
-        "json_schema", None, "json_object", "json_object"]
-    assert "tools" in bodies[1] and "tools" not in bodies[3]
+        "json_schema", "json_object", None, "json_object", "json_object"]
+    assert "tools" in bodies[2] and "tools" not in bodies[4] and "schema" not in bodies[4]["response_format"]
     assert summariser.mode == "json_object" and summary.product_characteristics.types[0].value == "Wrist Watches"
 
 
 def test_a_probe_answer_that_is_not_the_requested_json_counts_as_unsupported(frames):
     script = [_answer("Sure! ok", prompt_tokens=20, completion_tokens=5),  # the server ignored response_format
+              _answer('{"answer": "ok"}'),  # JSON, but not the schema's object
               (200, tool_call_completion('{"ok": true}')), (200, tool_call_completion(json.dumps(ANSWER)))]
     with FakeOpenAI(script) as server:
         summariser = MllmSummariser(_client(server), "fake-vision")
         summariser.summarise(frames)
-    assert summariser.mode == "tools" and summariser.usage[0]["outcome"] == "unusable"
+    assert summariser.mode == "tools" and [u["outcome"] for u in summariser.usage[:2]] == ["unusable", "unusable"]
 
 
 def test_an_endpoint_with_no_structured_output_is_a_clear_error(frames):
-    script = [(400, REFUSAL), (400, error("tools are not supported")), (400, error("json mode is not supported"))]
+    script = [(400, REFUSAL), (400, REFUSAL), (400, error("tools are not supported")),
+              (400, error("json mode is not supported"))]
     with (FakeOpenAI(script) as server,
           pytest.raises(SummariserError, match="supports none of the structured-output modes") as caught):
         MllmSummariser(_client(server), "fake-vision").summarise(frames)
@@ -194,9 +197,10 @@ def test_a_mode_given_to_the_constructor_skips_the_probe(frames):
 
 def test_a_summary_request_refused_in_the_probed_mode_is_an_error_and_forgets_the_mode(frames, tmp_path):
     cache = tmp_path / "mllm.sqlite"
-    with (FakeOpenAI([PROBE_OK, (400, error("image input is not supported"))]) as server,
-          pytest.raises(SummariserError, match="refused the summary request in json_schema mode: image input")):
-        MllmSummariser(_client(server), "fake-vision", cache_path=cache).summarise(frames)
+    with (FakeOpenAI([PROBE_OK, (400, error("too many images"))]) as server,
+          pytest.raises(SummariserError, match="refused the summary request in json_schema mode: too many")):
+        # a model known to take images: a refusal is about something else
+        MllmSummariser(_client(server), "fake-vision", cache_path=cache, images=True).summarise(frames)
     assert MllmSummariser(_client(server), "fake-vision", cache_path=cache).mode is None
 
 
