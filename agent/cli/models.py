@@ -4,6 +4,7 @@ and the capability report of any OpenAI-compatible endpoint (docs/local-model.md
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from time import sleep
@@ -56,8 +57,22 @@ def _announce(server: LocalServer, as_json: bool) -> None:
     print("serving until Ctrl-C", flush=True)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_serve_local(args: argparse.Namespace) -> int:
     server = LocalServer(_config(args))
+    # SIGTERM (a script's `kill`, a service manager) stops the llama.cpp server as Ctrl-C does: without this,
+    # Python would exit at once and leave the server running.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _serve(server, args.json)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(server: LocalServer, as_json: bool) -> int:
     try:
         server.start()
     except LocalServerDied as exc:
@@ -66,7 +81,7 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
     except LocalServerError as exc:
         raise UsageError(str(exc)) from None
     try:
-        _announce(server, args.json)
+        _announce(server, as_json)
         while server.running():
             sleep(0.5)
         print(f"interarec: error: the local model server stopped (code {server.process.returncode}); the end of "

@@ -174,3 +174,23 @@ def test_probe_of_an_unreachable_url_is_one_line(capsys, model):
     url = f"http://127.0.0.1:{_closed_port()}/v1"
     assert main(["models", "probe", url, "--timeout", "2", *model]) == 2
     assert "127.0.0.1" in _one_error_line(capsys)
+
+
+def test_sigterm_stops_the_server_as_ctrl_c_does(installed, monkeypatch, capsys, gguf):
+    import os
+    import signal
+
+    _pretend(monkeypatch, _MODELS_SERVER)
+    started: list[LocalServer] = []
+    real_start = LocalServer.start
+    monkeypatch.setattr(LocalServer, "start", lambda self: started.append(self) or real_start(self))
+
+    def terminate(seconds):
+        started.append(started[0].process)
+        os.kill(os.getpid(), signal.SIGTERM)  # what scripts/test-real-model.sh sends at its end
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli_models, "sleep", terminate)
+    assert main(["models", "serve-local", "--gguf", str(gguf), "--port", "0"]) == 0
+    assert started[1].poll() is not None  # the server process was stopped
+    assert signal.getsignal(signal.SIGTERM) is before  # and the process's own handler is back
