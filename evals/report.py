@@ -176,8 +176,9 @@ def lcrec_markdown(doc: dict[str, Any]) -> str:
              "Difference on the same users, mean [95% interval]; * marks an interval that excludes 0.", ""]
     lines += _table(["comparison", *PAIRED_COLUMNS], [[name, *(_diff(d[m]) for m in PAIRED_COLUMNS)]
                                                       for name, d in doc["paired"].items()]) + [""]
-    lines += ["## Thresholds", "", "The sample's 95% upper bound must reach the bound (the full run's lower bound).",
-              "", *_table(["metric", "bound", "mean", "upper bound", "result"], [
+    lines += ["## Thresholds", "", doc.get("thresholds_note") or
+              "The sample's 95% upper bound must reach the bound (the full run's lower bound).", "",
+              *_table(["metric", "bound", "mean", "upper bound", "result"], [
                   [r["key"], f">= {r['minimum']}", "-" if r["value"] is None else f"{r['value']:.3f}",
                    "-" if r.get("upper") is None else f"{r['upper']:.3f}", "pass" if r["pass"] else "FAIL"]
                   for r in doc["thresholds"]]), ""]

@@ -165,3 +165,13 @@ def test_a_folder_name_is_looked_up_in_the_shared_data(tmp_path, capsys, monkeyp
     monkeypatch.chdir(tmp_path)
     assert main(["eval", "--dataset", f"lcrec:{folder.name}", "--out", str(tmp_path / "out")]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_quick_floors_hold_for_the_dataset_they_were_set_on_only():
+    from evals.lcrec_run import LCREC_SUITES, floors_for
+
+    quick = LCREC_SUITES["quick"]
+    own, note = floors_for(quick, quick.thresholds_dataset)
+    assert own == quick.thresholds and own and note is None
+    other, note = floors_for(quick, "0" * 64)  # a folder the floors were not set on: reported, not checked
+    assert other == {} and "no floors for this dataset" in note
