@@ -191,7 +191,8 @@ def build_chat_model(settings: Settings):
 
 def chat_backend_name(settings: Settings) -> str:
     if settings.uses_endpoint and settings.chat_model:
-        return f"OpenAI-compatible chat model {settings.chat_model} at {settings.openai_base_url}"
+        return (f"OpenAI-compatible chat model {settings.chat_model} at {settings.openai_base_url}; the local rules "
+                "model answers the turns it fails (agent/chat/graph.py)")
     from agent.chat.local_model import BACKEND_NAME
 
     return BACKEND_NAME

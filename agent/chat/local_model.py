@@ -4,6 +4,9 @@ of agent/chat/intents.py and whose answers are the templates of agent/chat/answe
 It plays the same part an LLM would in the agent: after a user message it answers with tool calls (or a
 direct reply); after the tool results it writes the answer. It only ever calls tools bound with
 ``bind_tools``, and streams its answer word by word so the terminal shows the same streaming path.
+
+As the fallback of an LLM that failed a turn (agent/chat/graph.py), it is invoked with ``signature``: a line its
+written answers end with, saying which model answered and why (tool-call replies carry none).
 """
 
 from __future__ import annotations
@@ -38,7 +41,13 @@ class LocalChatModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any):  # noqa: ANN201 - a Runnable, as LangChain's
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
-    def _reply(self, messages: list[BaseMessage], tools: list[dict] | None) -> AIMessage:
+    def _reply(self, messages: list[BaseMessage], tools: list[dict] | None, signature: str = "") -> AIMessage:
+        reply = self._plain_reply(messages, tools)
+        if signature and not reply.tool_calls:
+            return AIMessage(content=f"{reply.content}\n\n({signature})")
+        return reply
+
+    def _plain_reply(self, messages: list[BaseMessage], tools: list[dict] | None) -> AIMessage:
         available = {t["function"]["name"] for t in tools or []}
         last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
         if last_human < 0:
@@ -65,11 +74,12 @@ class LocalChatModel(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._reply(messages, kwargs.get("tools")))])
+        reply = self._reply(messages, kwargs.get("tools"), kwargs.get("signature", ""))
+        return ChatResult(generations=[ChatGeneration(message=reply)])
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        reply = self._reply(messages, kwargs.get("tools"))
+        reply = self._reply(messages, kwargs.get("tools"), kwargs.get("signature", ""))
         if reply.tool_calls:
             chunks = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
                       for i, c in enumerate(reply.tool_calls)]

@@ -13,6 +13,7 @@ import prompts
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 FIXED_VALUES = {
     "chat_system": {"personas": "watch-buyer, mug-gifter"},
+    "chat_tool_retry": {"tool": "update_preferences", "error": "Expecting value at character 12"},
     "summarise_screens": {"frame_labels": "s:0, s:1", "schema": '{"type":"object"}'},
     "update_summary": {"previous_summary": '{"brand_preferences":[{"value":"Maxima","frame_ids":["s:0"]}]}',
                        "frame_labels": "s:2, s:3", "schema": '{"type":"object"}'},
