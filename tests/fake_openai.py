@@ -94,7 +94,8 @@ Entry = tuple | Callable[[dict], tuple]
 @dataclass
 class ServerBehaviour:
     """A responder answering like a kind of real server, by what each request asks (see the module docstring).
-    ``json_schema`` / ``images``: "ok" or the HTTP status of the refusal; ``tools_auto``: "call" or "prose";
+    ``json_schema``: "ok" or the HTTP status of the refusal; ``images``: the same, or "blind" (accepted, not seen:
+    llama.cpp's server with a text-only model, which names no colour of a picture); ``tools_auto``: "call" or "prose";
     ``tools_forced``: "call" or "broken" (arguments that are not JSON); ``answer``: the content of a JSON answer
     (the structured-output probe's request, which asks for ``{"ok": true}``, gets that)."""
 
@@ -113,7 +114,7 @@ class ServerBehaviour:
         options = {"stream_usage": self.stream_usage}
         images = any(part.get("type") == "image_url" for message in body.get("messages", [])
                      if isinstance(message.get("content"), list) for part in message["content"])
-        if images and self.images != "ok":
+        if images and self.images not in ("ok", "blind"):
             return int(self.images), error("image input is not supported by this model"), options
         kind = (body.get("response_format") or {}).get("type")
         if kind == "json_schema" and self.json_schema != "ok":
@@ -127,6 +128,8 @@ class ServerBehaviour:
                 broken = forced and self.tools_forced == "broken"
                 name = body["tool_choice"]["function"]["name"] if forced else tools[0]["function"]["name"]
                 answer = tool_call_completion(self.broken_arguments if broken else self.arguments, name=name)
+        elif images and not kind:  # a question about a picture (the probe's is plain red)
+            answer = chat_completion("Red." if self.images == "ok" else self.prose)
         else:
             last = body["messages"][-1]["content"] if body.get("messages") else ""
             asked_ok = isinstance(last, str) and '{"ok": true}' in last  # the structured-output probe's request

@@ -3,9 +3,11 @@ the project (the MLLM summariser, the chat agent) will therefore do with it.
 
 Checked: a plain chat completion (latency, usage counts), a tool call with ``tool_choice`` auto and forced
 (called or answered in prose; whether the arguments parse), each structured-output mode (accepted, valid JSON,
-the schema's object), an image part (accepted or refused; whether the answer shows the model saw it) and a
+the schema's object), an image part (accepted or refused; whether the model names the colour of the red test
+picture: llama.cpp's server takes image parts for a text-only model, which reads none of them, slowly) and a
 streamed answer (chunks, usage in the stream). The structured-output requests are the MLLM summariser's own
-probe (``agent/mllm/wire.py``), so the mode reported is the mode the summariser will use.
+probe (``agent/mllm/wire.py``), so the mode reported is the mode the summariser will use; ``remember`` writes
+the summariser's findings (mode, images) into its cache file, so that it starts from them.
 
 Nothing is retried: a probe reports what one request gets. An endpoint that cannot be reached, refuses the key,
 does not serve the model or does not answer a plain completion in time is a ``ProbeError`` (one line).
@@ -16,11 +18,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import openai
 from PIL import Image
 
+from agent.mllm.cache import SummaryCache
 from agent.mllm.wire import (
     MODES,
     PROBE_MESSAGES,
@@ -38,7 +42,7 @@ TOOL = {"type": "function", "function": {
     "name": "set_budget", "description": "Set the shopper's budget.",
     "parameters": {"type": "object", "properties": {"max_price": {"type": "number"}}, "required": ["max_price"]}}}
 TOOL_MESSAGES = [{"role": "user", "content": "Set my budget to 50 dollars with the set_budget tool."}]
-IMAGE_COLOUR = "red"
+IMAGE_COLOURS = ("red", "crimson", "scarlet")
 IMAGE_MESSAGES = [{"role": "user", "content": [
     {"type": "text", "text": "What colour is this picture? Answer with one word."},
     {"type": "image_url", "image_url": {"url": jpeg_data_url(Image.new("RGB", (64, 64), (220, 20, 20)), 4096)}}]}]
@@ -64,6 +68,7 @@ class Check:
 class ProbeReport:
     base_url: str
     model: str
+    endpoint: str  # the base URL as the openai client writes it: the key of the summariser's cache
     listed_models: list[str] | None  # None: the endpoint does not list its models
     checks: list[Check] = field(default_factory=list)
 
@@ -82,8 +87,23 @@ class ProbeReport:
 
     @property
     def images(self) -> bool | None:
+        """Whether the model sees image parts: accepted and the test picture's colour named (None: not checked)."""
         found = self.check("image input")
-        return None if found is None else found.ok
+        return None if found is None else bool(found.ok and found.facts.get("saw_it"))
+
+    def remember(self, cache_path: Path | str) -> None:
+        """Record what the summariser would find out itself (its structured-output mode, whether the model sees
+        images) in its cache file (``DATA_DIR/mllm_cache.sqlite``), so that it starts from the probe's findings."""
+        cache = SummaryCache(cache_path)
+        try:
+            if self.structured_mode is not None:
+                cache.remember_capability(self.endpoint, self.model, self.structured_mode)
+            found = self.check("image input")
+            if found is not None:
+                cache.remember_images(self.endpoint, self.model, bool(self.images),
+                                      "" if self.images else f"capability probe: {found.outcome}")
+        finally:
+            cache.close()
 
     def roles(self) -> dict[str, str]:
         """What each role will do with this endpoint, in a sentence."""
@@ -94,8 +114,11 @@ class ProbeReport:
                 result["summariser"] = ("no structured-output mode gives JSON: the offline screen reader reads "
                                         "the screens (the MLLM fails, the fallback takes over)")
             else:
+                found = self.check("image input")
+                why = ("it refuses image parts" if found is not None and not found.ok else
+                       "it took the test picture but did not name its colour")
                 sent = ("screenshots and page text" if images else
-                        "the page text alone (the model refuses image parts; screenshots are not sent)")
+                        f"the page text alone ({why}; screenshots are not sent)")
                 result["summariser"] = f"structured output in {mode} mode; sends {sent}"
         if self.check("tool call (auto)") is not None:
             auto, forced = self.check("tool call (auto)"), self.check("tool call (forced)")
@@ -137,7 +160,7 @@ def probe_endpoint(base_url: str, model: str, api_key: str | None = None, timeou
     if unknown:
         raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; known: {', '.join(ROLES)}")
     client = openai.OpenAI(base_url=base_url, api_key=api_key or "none", timeout=timeout_s, max_retries=0)
-    report = ProbeReport(base_url, model, _listed(client, base_url))
+    report = ProbeReport(base_url, model, str(client.base_url), _listed(client, base_url))
     report.checks.append(_plain(client, report))
     if "chat" in roles:
         report.checks += [_tool_call(client, model, forced=False), _tool_call(client, model, forced=True),
@@ -245,8 +268,8 @@ def _image(client: openai.OpenAI, model: str) -> Check:
     except openai.OpenAIError as exc:
         return _failed("image input", exc, started, {"accepted": False, "saw_it": None})
     text = (response.choices[0].message.content if response.choices else "") or ""
-    saw = IMAGE_COLOUR in text.lower()
-    seen = "named its colour" if saw else "did not name its colour (the image may have been dropped)"
+    saw = any(word in text.lower() for word in IMAGE_COLOURS)
+    seen = "named its colour" if saw else "did not name its colour: the model does not see images"
     return Check("image input", True, f"accepted; {seen}: {text.strip()[:40]!r}", _since(started),
                  {"accepted": True, "saw_it": saw, "answer": text[:200]})
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import openai
 import pytest
 
 from agent.models.probe import ProbeError, probe_endpoint
@@ -62,6 +63,20 @@ def test_a_server_that_gives_no_json_at_all_leaves_the_summariser_to_the_offline
     report, _ = _probe(lambda body: (200, chat_completion("Sorry, I cannot do JSON.")))  # prose to everything
     assert report.structured_mode is None
     assert "offline screen reader" in report.roles()["summariser"]
+
+
+def test_a_model_that_takes_pictures_without_seeing_them_is_text_only_and_the_summariser_starts_from_it(tmp_path):
+    from agent.mllm.summariser import MllmSummariser
+
+    report, server = _probe(ServerBehaviour(json_schema=500, images="blind"))
+    image = report.check("image input")
+    assert image.ok and image.facts["saw_it"] is False and report.images is False
+    assert "did not name its colour" in report.roles()["summariser"]
+    cache = tmp_path / "mllm_cache.sqlite"
+    report.remember(cache)
+    client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+    summariser = MllmSummariser(client, "fake-model", cache_path=cache)
+    assert summariser.mode == "json_object_schema" and summariser.images is False  # nothing left to probe
 
 
 def test_roles_limit_the_checks():
