@@ -29,7 +29,14 @@ from evals.run import EVAL_PACE_S, KS, git_revision
 from evals.stats import paired_bootstrap_diff, summarise
 from tools.capture.personas import Persona, Step
 from tools.capture.session import browse_session
-from tools.recommend.candidates import LEXICAL_WEIGHT, SEEN_BRAND_WEIGHT, SEEN_POOL, TYPE_WEIGHT
+from tools.recommend.candidates import (
+    LEXICAL_WEIGHT,
+    SEEN_BRAND_WEIGHT,
+    SEEN_POOL,
+    SESSION_POOL,
+    SESSION_WEIGHT,
+    TYPE_WEIGHT,
+)
 from tools.recommend.constraints import DOMINANT_TYPE_SHARE
 from tools.schemas import Frame
 from tools.sessions.models import SKNN, STAN, VSKNN
@@ -186,7 +193,8 @@ def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalC
             "retrieval": {"query": "seen titles (embeddings + BM25)", "pool": SEEN_POOL,
                           "lexical_weight": LEXICAL_WEIGHT, "seen_brand_weight": SEEN_BRAND_WEIGHT,
                           "type_weight": TYPE_WEIGHT, "category_policy": "auto",
-                          "dominant_type_share": DOMINANT_TYPE_SHARE}}
+                          "dominant_type_share": DOMINANT_TYPE_SHARE},
+            "session": {"model": "v-sknn", "weight": SESSION_WEIGHT, "added_candidates": SESSION_POOL}}
     # The query from every title seen (newest weighted most), the browsed type a score term unless it dominates the
     # browsing (the product's default, "auto": docs/real-shoppers.md); interarec-hard / interarec-soft keep the
     # type always a filter / never one, for the policy comparison.
@@ -196,7 +204,7 @@ def _interarec(data: lcrec.LcrecData, products: list[Product], cases: list[EvalC
                                                   category_policy="hard"),
                                   InteraRecMethod(runtime, captures, name="interarec-soft", query="seen",
                                                   category_policy="soft"),
-                                  InteraRecMethod(runtime, captures, name="interarec+session", session_model=STAN(),
+                                  InteraRecMethod(runtime, captures, name="interarec+session", session_model=VSKNN(),
                                                   **seen)]
     if modalities:  # the modality ablation: OCR of the screenshots (text layer ignored), weblog titles only
         ocr = offline_reader(run_settings, sorted({p.brand for p in products if p.brand}),

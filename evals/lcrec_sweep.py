@@ -3,7 +3,8 @@ split, seed 0, cached pages; each variant's HR@10 and the share of targets in it
 test targets. Run: .venv/bin/python -m evals.lcrec_sweep USERS 'VARIANTS' where VARIANTS is a JSON list of
 {"policy": "soft"|"hard", "pool": int, "tw": type weight, "bw": base-query weight, "sm": "stan"|"vsknn"|"sknn"
 (optional session model), "sw": session weight, "mpb": null to drop the per-brand cap, "lw": lexical weight,
-"brw": seen-brand weight (both 0 when absent: the embeddings only)}."""
+"brw": seen-brand weight (both 0 when absent: the embeddings only), "add": the session model's best products
+added to the pool (0 when absent)}."""
 
 import json
 import sys
@@ -14,7 +15,7 @@ from agent.wiring import build_runtime, start_shop
 from evals.datasets import lcrec
 from evals.lcrec_run import page_frames
 from evals.run import EVAL_PACE_S
-from tools.recommend.candidates import retrieve_seen, with_session_scores
+from tools.recommend.candidates import retrieve_seen, with_session_candidates, with_session_scores
 from tools.recommend.constraints import constraints_from_summary, inferred_types, seen_brands, seen_queries
 from tools.recommend.lexical import index_for
 from tools.recommend.optimizer import select
@@ -61,6 +62,11 @@ def main() -> None:
                                   lexical=index_for(products), lexical_weight=v.get("lw", 0.0),
                                   brands=seen_brands(summary), brand_weight=v.get("brw", 0.0))
             if v.get("sm"):
+                if v.get("add"):
+                    cands = with_session_candidates(rt.store, cands, cons, models[v["sm"]].score(list(c.viewed_ids)),
+                                                    exclude_ids=list(c.viewed_ids), n=v["add"], types=types,
+                                                    type_weight=v["tw"], brands=seen_brands(summary),
+                                                    brand_weight=v.get("brw", 0.0))
                 scores = models[v["sm"]].score(list(c.viewed_ids), [x.product_id for x in cands])
                 cands = with_session_scores(cands, scores, v.get("sw", 1.0))
             found += any(x.product_id == target for x in cands)

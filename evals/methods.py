@@ -21,10 +21,12 @@ from tools.recommend.candidates import (
     LEXICAL_WEIGHT,
     SEEN_BRAND_WEIGHT,
     SEEN_POOL,
+    SESSION_POOL,
     SESSION_WEIGHT,
     TYPE_WEIGHT,
     retrieve,
     retrieve_seen,
+    with_session_candidates,
     with_session_scores,
 )
 from tools.recommend.constraints import (
@@ -81,7 +83,8 @@ class InteraRecMethod:
                  session_weight: float = SESSION_WEIGHT, category_policy: str = "auto", query: str = "seen",
                  pool: int = SEEN_POOL, type_weight: float = TYPE_WEIGHT, base_weight: float = BASE_QUERY_WEIGHT,
                  seen_limit: int | None = None, lexical_weight: float = LEXICAL_WEIGHT,
-                 brand_weight: float = SEEN_BRAND_WEIGHT, reader=None) -> None:
+                 brand_weight: float = SEEN_BRAND_WEIGHT, reader=None,
+                 session_pool: int = SESSION_POOL) -> None:
         if modality not in ("screens", "text", "both"):
             raise ValueError(f"unknown modality {modality!r}")
         if category_policy not in CATEGORY_POLICIES:
@@ -95,6 +98,7 @@ class InteraRecMethod:
         self.runtime, self.captures = runtime, captures
         self.modality, self.frame_fraction = modality, frame_fraction
         self.session_model, self.session_weight = session_model, session_weight
+        self.session_pool = session_pool  # the session model's best products added to the seen-title pool
         self.name = name or ("interarec" if modality == "screens" else f"interarec-{modality}")
         self.last = Details()
 
@@ -135,6 +139,11 @@ class InteraRecMethod:
                                        type_weight=self.type_weight, base_weight=self.base_weight,
                                        lexical=lexical, lexical_weight=self.lexical_weight,
                                        brands=seen_brands(summary, **limit), brand_weight=self.brand_weight)
+            if self.session_model is not None and self.session_pool:  # what other shoppers viewed next, too
+                candidates = with_session_candidates(
+                    self.runtime.store, candidates, constraints, self.session_model.score(list(case.viewed_ids)),
+                    exclude_ids=list(case.viewed_ids), n=self.session_pool, types=types,
+                    type_weight=self.type_weight, brands=seen_brands(summary, **limit), brand_weight=self.brand_weight)
             return self._rank(case, summary, used, constraints, candidates, started, summarised)
         constraints = constraints_from_summary(summary, k=k, price_tolerance=settings.price_tolerance)
         if self.category_policy == "soft" and constraints.categories:

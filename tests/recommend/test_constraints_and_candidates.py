@@ -336,3 +336,21 @@ def test_recommendation_scores_are_the_choice_probabilities():
     recs = recommendations(selection, Constraints(k=2))
     assert [r.score for r in recs] == [pytest.approx(3 / 5, abs=1e-6), pytest.approx(1 / 5, abs=1e-6)]
     assert all(r.currency == "INR" and r.brand == "Titan" for r in recs)
+
+
+def test_session_candidates_join_the_pool_under_the_hard_filters_and_only_once(store):
+    from tools.recommend.candidates import with_session_candidates
+
+    constraints = watch_constraints()
+    pool = [c for c in retrieve(store, constraints, pool=4) if c.product_id != "w3"]
+    held = {c.product_id for c in pool}
+    scores = {"w4": 9.0, "w5": 8.0, "w6": 7.0, "m1": 6.0, "w3": 5.0, "w7": 4.0, "w2": 0.0, **{p: 1.0 for p in held}}
+    got = with_session_candidates(store, pool, constraints, scores, exclude_ids=["w7"], n=10,
+                                  brands={"fastrack": 0.5}, brand_weight=0.5)
+    added = [c.product_id for c in got[len(pool):]]
+    # w4, w5 break the price band, w6 and m1 the category, w7 is excluded, w2 scored 0; the pool is kept as it was
+    assert got[:len(pool)] == pool and added == ["w3"]
+    assert len({c.product_id for c in got}) == len(got)
+    for c in got[len(pool):]:  # no similarity: the seen-brand term (and the rating) only
+        assert c.similarity == 0.0 and any(k.startswith("brand seen") for k in c.matches)
+    assert with_session_candidates(store, pool, constraints, scores, n=0) == pool
