@@ -127,7 +127,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.json:
         render.print_json(report.to_dict())
     else:
-        render.stdout.print(report.table(), highlight=False, markup=False)
+        print(report.table())
     return EXIT_OK
 
 

@@ -110,6 +110,13 @@ def use(monkeypatch, data_dir):
     return apply
 
 
+def names_local_model(text: str) -> bool:
+    """Whether an answer says the local rules model produced it (by its backend name or in words)."""
+    from agent.chat.local_model import BACKEND_NAME
+
+    return BACKEND_NAME.split(" ")[0] in text or "local rules model" in text
+
+
 def run_cli(argv: list[str], stdin: str | None = None) -> tuple[int, str]:
     """``interarec ARGV`` in this process: its exit code and standard output."""
     from agent.cli.main import main

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 
-from agent.chat.local_model import BACKEND_NAME
-from tests.real_model.conftest import run_cli
+from tests.real_model.conftest import names_local_model, run_cli
 
-LOCAL_MODEL = BACKEND_NAME.split(" ")[0]  # "local-rules-chat"
 REQUEST = "show me analog watches for men under 2000 rupees"
 
 
@@ -25,7 +23,7 @@ def test_a_chat_turn_drives_the_optimiser_or_falls_back_to_the_local_rules(endpo
     turn = turns[0]
     optimised = any(c["name"] == "optimise" and c["status"] == "success" for c in turn["tool_calls"])
     answered = out.split(REQUEST, 1)[-1]  # what was written after the piped message: the answer
-    fell_back = LOCAL_MODEL in turn["answer"] or LOCAL_MODEL in answered
+    fell_back = names_local_model(turn["answer"]) or names_local_model(answered)
     assert optimised or fell_back, turn
     assert turn["recommendations"], turn  # the shopper is shown products either way
     # The answer names the model that produced it: the endpoint's, or the local rules model after a fallback.

@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from agent.chat.local_model import BACKEND_NAME
-from tests.real_model.conftest import run_cli
+from tests.real_model.conftest import names_local_model, run_cli
 from tests.real_model.proxy import FaultyProxy
 from tools.capture.frames import FrameStore
 
@@ -20,7 +19,6 @@ TIMEOUT_S = 2.0
 # The openai client makes up to 4 attempts per request (3 retries, their backoff under 10 s in all): about 20 s
 # for a request that never answers. A hang would outlast this bound by far; it is a bound, not a speed target.
 BOUND_S = 60.0
-LOCAL_MODEL = BACKEND_NAME.split(" ")[0]
 
 
 def _frames(data_dir, session_id) -> list[str]:
@@ -67,7 +65,7 @@ def test_a_chat_turn_falls_back_or_says_what_failed_and_the_thread_resumes(mode,
     # Each turn either fell back to the local rules model (which says so) or says what failed, naming the endpoint.
     answers = out.split("you> ")[1:]
     for answer in answers:
-        assert LOCAL_MODEL in answer or ("[chat model error]" in answer and proxy.url.split("/v1")[0] in answer), \
+        assert names_local_model(answer) or ("[chat model error]" in answer and proxy.url.split("/v1")[0] in answer), \
             answer
     assert seconds < 2 * BOUND_S, f"took {seconds:.0f} s with a {TIMEOUT_S} s request timeout"
 
