@@ -8,7 +8,9 @@ An LLM's turn can go wrong in ways the local rules model's cannot, and each is h
 comes and says which model wrote it:
 - a tool call whose arguments do not parse (LangChain puts it in ``AIMessage.invalid_tool_calls``) is answered
   with the parse error as the tool's result (``prompts/templates/chat_tool_retry.txt``) and the model is asked
-  once more; a second bad call hands the turn to the fallback;
+  once more (the error is repeated as a user-role line in that request only: llama-cpp-python's tool-calling
+  chat format does not show the model a tool result, and at temperature 0 the same prompt gives the same call);
+  a second bad call hands the turn to the fallback;
 - the endpoint failing after its client's retries (down, killed mid-answer, stalled past the timeout, HTTP 5xx,
   an answer that is not a chat completion) hands the turn to the fallback; a wrong key, model name or URL
   (HTTP 401, 403, 404) is raised, for the user to fix;
@@ -165,9 +167,10 @@ def build_chat_graph(ctx: ChatContext, model: BaseChatModel, checkpointer: Any =
         answer instead, if it must."""
         history = [system, *_recent(messages)]
         said: list[AnyMessage] = []
+        nudge: list[AnyMessage] = []  # the parse error again as a user-role line, in the retry's request only
         for attempt in (1, 2):
             try:
-                reply = bound.invoke([*history, *said])
+                reply = bound.invoke([*history, *said, *nudge])
             except _MISCONFIGURED:
                 raise
             except _ENDPOINT_FAULTS as exc:
@@ -177,6 +180,9 @@ def build_chat_graph(ctx: ChatContext, model: BaseChatModel, checkpointer: Any =
             if reply.invalid_tool_calls and standby is not None:
                 reply, results = _answer_bad_calls(reply)
                 said += [reply, *results]
+                # servers that do not show a model its tools' results (llama-cpp-python's tool-calling format)
+                # would send the same prompt again, and at temperature 0 get the same call
+                nudge = [HumanMessage(results[0].content)]
                 if attempt == 2:
                     return said, f"{name} sent a tool call that did not parse, twice"
                 continue

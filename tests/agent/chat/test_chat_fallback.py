@@ -70,15 +70,19 @@ def test_a_call_that_does_not_parse_twice_is_answered_by_the_local_rules_model_a
         assert [c["name"] for c in turn.tool_calls] == ["update_preferences", "optimise"]
         # the parse error went back to the model as the result of its call, under the call's id
         retry = server.requests[1]["body"]["messages"]
-        assert retry[-2]["role"] == "assistant" and retry[-2]["tool_calls"][0]["function"]["arguments"] == BROKEN
-        assert retry[-1]["role"] == "tool" and retry[-1]["tool_call_id"] == retry[-2]["tool_calls"][0]["id"]
+        assert retry[-1]["role"] == "user"
         assert "not valid JSON (Expecting value at character 12)" in retry[-1]["content"]
-        # the next turn goes to the model again, and the thread it is sent is whole: every call has its result
+        assert retry[-2]["role"] == "tool" and retry[-2]["content"] == retry[-1]["content"]
+        assert retry[-3]["role"] == "assistant" and retry[-3]["tool_calls"][0]["function"]["arguments"] == BROKEN
+        assert retry[-2]["tool_call_id"] == retry[-3]["tool_calls"][0]["id"]
+        # the next turn goes to the model again, and the thread it is sent is whole: every call has its result,
+        # and the user-role copy of the error is not in it
         hello = session.ask("hello")
         assert hello.answer == "Hello again!"
         sent = server.requests[2]["body"]["messages"]
         calls = {c["id"] for m in sent if m["role"] == "assistant" for c in m.get("tool_calls") or []}
         assert calls == {m["tool_call_id"] for m in sent if m["role"] == "tool"}
+        assert [m["content"] for m in sent if m["role"] == "user"] == [REQUEST, "hello"]
     assert len(server.requests) == 3
 
 
