@@ -21,7 +21,7 @@ from agent.wiring import Runtime, start_shop
 from catalog.models import Product
 from shop.server import DemoShop
 from tools.capture.personas import DEMO_PERSONA, PERSONAS
-from tools.recommend.candidates import SESSION_WEIGHT, retrieve, with_session_scores
+from tools.recommend.candidates import SESSION_WEIGHT, retrieve, with_session_candidates, with_session_scores
 from tools.recommend.catalog_terms import WEAK, CatalogTerms
 from tools.recommend.explain import recommendations
 from tools.recommend.hybrid import retrieve_request
@@ -233,7 +233,9 @@ def optimise(ctx: ChatContext, state: State, args: OptimiseArgs) -> tuple[dict[s
         pool = retrieve(store, constraints, exclude_ids=viewed, unfiltered_pool=UNFILTERED_POOL)
     weight = state.get("session_weight") or 0.0
     if weight and viewed:  # the session-based variant: what other shoppers viewed with these products
-        scores = ctx.session_model.score(viewed, [c.product_id for c in pool])
+        # as in the eval's interarec+session: the products the model scores best join the pool, under the filters
+        scores = ctx.session_model.score(viewed)
+        pool = with_session_candidates(store, pool, constraints, scores, exclude_ids=viewed)
         pool = with_session_scores(pool, scores, weight)
     # nothing fits every wish: the smallest relaxation is applied and said, never an empty list
     wishes = constraints
