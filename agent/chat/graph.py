@@ -155,7 +155,9 @@ def build_chat_graph(ctx: ChatContext, model: BaseChatModel, checkpointer: Any =
     """The graph over ``model``; ``fallback`` answers the turns it fails (default: the local rules model, unless
     ``model`` is that model; None: no fallback, failures are raised)."""
     specs = [tool.spec() for tool in TOOLS.values()]
-    bound = model.bind_tools(specs)
+    # tool_choice "auto" said outright: OpenAI assumes it, but llama.cpp's chatml-function-calling shows the
+    # model the tools only when a request names a tool_choice (docs/local-model.md)
+    bound = model.bind_tools(specs, tool_choice="auto")
     if fallback is _DEFAULT:
         fallback = None if isinstance(model, LocalChatModel) else LocalChatModel()
     standby = fallback.bind_tools(specs) if fallback is not None else None
