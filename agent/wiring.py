@@ -179,11 +179,11 @@ def offline_reader(settings: Settings, brands: list[str], categories: list[str],
 def build_chat_model(settings: Settings):
     """The agent's chat model: an OpenAI-compatible one when configured, else the local rule-based model."""
     if settings.uses_endpoint and settings.chat_model:
-        from langchain_openai import ChatOpenAI
+        from agent.chat.endpoint_model import EndpointChatModel
 
-        return ChatOpenAI(model=settings.chat_model, base_url=settings.openai_base_url,
-                          api_key=settings.openai_api_key, timeout=settings.request_timeout_s, max_retries=3,
-                          temperature=0)
+        return EndpointChatModel(model=settings.chat_model, base_url=settings.openai_base_url,
+                                 api_key=settings.openai_api_key, timeout=settings.request_timeout_s,
+                                 max_retries=3, temperature=0)
     from agent.chat.local_model import LocalChatModel
 
     return LocalChatModel()

@@ -155,3 +155,22 @@ def test_asked_for_something_the_catalog_has_nothing_like_says_so(local_chat):
     chat = ChatSession(local_chat.graph, "t-nothing-like", 12)
     answer = chat.ask("I need a zzkq vrrp").answer
     assert answer.startswith("The catalog has nothing like 'zzkq vrrp'") and "nearest categories" in answer
+
+
+def test_a_tool_calling_turn_is_sent_back_with_text_content_for_strict_servers(env):
+    # llama.cpp's server rejects "content": null on an assistant turn (HTTP 500 for the rest of the chat)
+    script = [(200, tool_calls_completion([("update_preferences", {"request": MESSAGES[0]}), ("optimise", {})])),
+              (200, chat_completion("Black wallets."))]
+    with FakeOpenAI(script) as fake:
+        settings = load_settings(openai_base_url=fake.base_url, openai_api_key="test", chat_model="fake-chat")
+        runtime = build_runtime(settings)
+        ctx = ChatContext(runtime)
+        try:
+            chat = ChatSession(build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()), "t-strict", 12)
+            assert chat.ask(MESSAGES[0]).answer == "Black wallets."
+            calls = [m for m in fake.requests[1]["body"]["messages"] if m.get("tool_calls")]
+            assert calls and all(m["content"] == "" for m in calls)
+            assert fake.requests[0]["body"]["tool_choice"] == "auto"
+        finally:
+            ctx.close()
+            runtime.close()
