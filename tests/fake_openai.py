@@ -191,6 +191,8 @@ class FakeOpenAI:
                 wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 usage = wants_usage and options.get("stream_usage", True)
                 data = _as_event_stream(answer, usage) if usage else _as_event_stream(answer)
+                if options.get("empty_stream"):  # llama.cpp with tools: 200 and not one chunk
+                    data = b"data: [DONE]\n\n"
                 first = data.find(b"\n\n") + 2  # the first event, before a stall
                 stall = options.get("stall_after_first", 0)
                 try:
