@@ -18,7 +18,7 @@ from typing import Any
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.chat.graph import build_chat_graph
-from agent.chat.session import ChatSession
+from agent.chat.session import ChatError, ChatSession
 from agent.chat.tools import ChatContext
 from agent.settings import Settings, load_settings
 from agent.wiring import build_chat_model, build_runtime, chat_backend_name
@@ -92,7 +92,15 @@ def _play(scenario: Scenario, graph: Any, products: dict[str, Product],
     previous: list[Product] | None = None
     out = []
     for number, (turn, expect) in enumerate(zip(scenario.turns, scenario.expectations()), start=1):
-        played = chat.ask(turn.say)
+        started = time.perf_counter()
+        try:
+            played = chat.ask(turn.say)
+        except ChatError as exc:  # a model that loops past the step limit: the turn failed, the eval goes on
+            score = score_turn(scenario.id, number, turn.say, expect, [], previous, time.perf_counter() - started)
+            score.failures.append(f"turn failed: {str(exc)[:160]}")
+            out.append(score)
+            on_turn(score)
+            continue
         shown = [products[r["product_id"]] for r in played.recommendations if r["product_id"] in products]
         score = score_turn(scenario.id, number, turn.say, expect, shown, previous, played.seconds)
         if not played.recommendations:
