@@ -68,7 +68,8 @@ class LcrecSuite:
 
 LCREC_SUITES = {
     # quick: 30 test users for the test command. Bounds: the lower 95% bounds of the full run (500 test users,
-    # seed 0, at 0b5b5f9; interarec+session at fc9755a, docs/real-shoppers.md); the sample fails when its own upper bound falls below one.
+    # seed 0, at 0b5b5f9; interarec+session at fc9755a, docs/real-shoppers.md); the sample fails when its own
+    # upper bound falls below one.
     "quick": LcrecSuite("quick", users=30, resamples=1000, thresholds={
         "item-knn/hr@10": 0.086, "content/hr@10": 0.082, "content+item-knn/hr@10": 0.104,
         "interarec/hr@10": 0.064, "interarec+session/hr@10": 0.092},
