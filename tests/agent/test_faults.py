@@ -327,7 +327,8 @@ def test_a_chat_model_endpoint_that_fails_or_answers_garbage_is_answered_by_the_
                         else streamed(answer))  # lets a script entry be raw bytes on the wire
     script = [(500, error("overloaded"), QUICK_RETRY)] * 4 + [
         (200, "data: {not json\n\n"),
-        (200, "data: [DONE]\n\n"),
+        (200, "data: [DONE]\n\n"),  # a stream with no chunk (llama.cpp with tools) is asked again, unstreamed
+        (200, chat_completion("Asked again.")),
         (200, chat_completion("Still here."))]
     with FakeOpenAI(script) as server:
         monkeypatch.setenv("INTERAREC_OPENAI_BASE_URL", server.base_url)
@@ -340,9 +341,9 @@ def test_a_chat_model_endpoint_that_fails_or_answers_garbage_is_answered_by_the_
     # the local rules model answers the turns the endpoint fails, and says so (agent/chat/graph.py)
     where = "(answered by the local rules model: fake-chat"
     assert f"{where} failed with HTTP 500" in out
-    assert out.count(f"{where} answered with something that is not a chat completion") == 2
-    assert "interarec> Still here." in out
-    assert len(server.requests) == 7  # 4 attempts for the 500s, garbage is not retried
+    assert out.count(f"{where} answered with something that is not a chat completion") == 1
+    assert "interarec> Asked again." in out and "interarec> Still here." in out
+    assert len(server.requests) == 8  # 4 attempts for the 500s, garbage is not retried, the empty stream once
     messages = _checkpoint_messages(env, "t-endpoint-faults")
     assert [m.content for m in messages if m.type == "human"] == ["hello", "hello again", "and again",
                                                                   "are you there"]
