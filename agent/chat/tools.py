@@ -28,8 +28,7 @@ from tools.recommend.hybrid import retrieve_request
 from tools.recommend.lexical import LexicalIndex
 from tools.recommend.optimizer import select_or_relax
 from tools.recommend.preferences import PreferenceError, PreferenceUpdate, describe
-from tools.recommend.request import ParsedRequest
-from tools.recommend.requested import Asked, apply_request, read_update, said_now
+from tools.recommend.requested import Asked, apply_request, in_catalog_currency, read_update, said_now
 from tools.schemas import BehaviorSummary, Constraints, Recommendation
 from tools.sessions.models import SessionModel, SessionModelError, load_model
 
@@ -291,7 +290,7 @@ def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -
     parsed = read_update(args, ctx.terms)
     if parsed.reset and base is None:  # nothing was browsed: starting over is starting from nothing
         current, asked = fresh, Asked()
-    parsed, currency_note = _in_catalog_currency(parsed, ctx.runtime.catalog_currency)
+    parsed, currency_note = in_catalog_currency(parsed, ctx.runtime.catalog_currency)
     if currency_note and not parsed.understood() and not parsed.product_type:
         raise ToolError(currency_note[0].upper() + currency_note[1:])
     if parsed.type_how == "unknown" and parsed.type_similarity < WEAK and not parsed.understood():
@@ -325,18 +324,6 @@ def update_preferences(ctx: ChatContext, state: State, args: PreferenceUpdate) -
 
 
 NOTHING_LIKE = 0.3  # a request this far in meaning from every category: the catalog has nothing of the kind
-
-
-def _in_catalog_currency(parsed: ParsedRequest, catalog: str | None) -> tuple[ParsedRequest, str | None]:
-    """An amount said in another currency than the catalog's sets no budget (no exchange rate is known offline);
-    the note says so and how to say it."""
-    if not (parsed.currency and catalog and parsed.currency != catalog and
-            (parsed.max_price is not None or parsed.min_price is not None)):
-        return parsed, None
-    amount = parsed.max_price if parsed.max_price is not None else parsed.min_price
-    note = (f"the catalog's prices are in {catalog} and I know no exchange rate offline, so {amount:g} "
-            f"{parsed.currency} sets no budget: say it in {catalog} (e.g. 'under 2500')")
-    return parsed.model_copy(update={"min_price": None, "max_price": None, "currency": None}), note
 
 
 def _rank(state: State, rank: int) -> Recommendation:

@@ -15,6 +15,18 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from tools.recommend.catalog_terms import CatalogTerms, TypeMatch
+from tools.recommend.said_prices import (
+    AROUND,
+    BETWEEN,
+    CURRENCY_ONLY,
+    MAX,
+    MIN,
+    MOVES,
+    PriceMove,
+    amount,
+    first_amount,
+    said_currency,
+)
 from tools.recommend.type_phrases import compounds, head_noun, type_words
 from tools.recommend.vocabulary import (
     AGE_WORDS,
@@ -31,28 +43,6 @@ from tools.recommend.vocabulary import (
     singular,
 )
 
-PriceMove = Literal["cheaper", "premium", "moderate", "low"]
-
-# An amount with the currency it may be said in: the catalog's own, or another one, which is named back to the
-# shopper rather than read as the catalog's (no exchange rate is known offline).
-_AMOUNT = (r"(?:₹|rs\.?|inr|rupees?|us\$|\$|usd|€|eur|£|gbp)?\s*(\d[\d,]*(?:\.\d+)?)\s*"
-           r"(k\b|thousand\b|lakhs?\b)?\s*(?:rupees?\b|rs\b\.?|inr\b|/-|dollars?\b|bucks\b|usd\b|euros?\b|"
-           r"eur\b|gbp\b|quid\b)?")
-_CURRENCIES = {"USD": r"us\$|\$|\busd\b|\bdollars?\b|\bbucks\b", "EUR": r"€|\beur\b|\beuros?\b",
-               "GBP": r"£|\bgbp\b|\bquid\b", "INR": r"₹|\brs\b|\binr\b|\brupees?\b"}
-_NOT_STARS = r"(?!\s*(?:stars?\b|\+|or more stars|products|options|items|results))"
-_BETWEEN = re.compile(rf"\b(?:between|from)\s+{_AMOUNT}\s*(?:and|to|-)\s*{_AMOUNT}{_NOT_STARS}"
-                      rf"|(?:₹|rs\.?\s?)(\d[\d,]*)\s*(?:-|to)\s*(?:₹|rs\.?\s?)?(\d[\d,]*)\b"
-                      rf"|\b(\d{{3,}})\s*(?:-|to)\s*(\d{{3,}})\b{_NOT_STARS}")
-_AROUND = re.compile(rf"\b(?:around|about|approx(?:imately)?|roughly|close to|near|somewhere around)\s*{_AMOUNT}"
-                     rf"{_NOT_STARS}|~\s*{_AMOUNT}")
-_MAX = re.compile(rf"\b(?:under|below|less than|cheaper than|up ?to|at most|max(?:imum)?|no more than|not more than|"
-                  rf"within|budget(?: is)?(?: now)?(?: of)?(?: is)?|for less than|not over|not above|less then)\s*:?\s*"
-                  rf"{_AMOUNT}{_NOT_STARS}|{_AMOUNT}\s*(?:or less|max\b|or below|or under|at most|tops)")
-_MIN = re.compile(rf"\b(?:over|above|more than|at least|min(?:imum)?|starting (?:at|from)|upwards of|from)\s*"
-                  rf"{_AMOUNT}{_NOT_STARS}|{_AMOUNT}\s*(?:or more|and above|and up|plus)\b(?!\s*stars?)")
-_CURRENCY_ONLY = re.compile(r"(?:₹|\brs\.?\s?|\binr\s?|us\$|\$|€|£)(\d[\d,]*(?:\.\d+)?)\s*(k\b)?"
-                            r"|\b(\d[\d,]*)\s*(?:rupees|/-|dollars|bucks|euros)\b")
 _RATING = re.compile(r"\b(?:rated|rating|ratings?(?: of)?|reviews? of)\s*(?:at least|above|over|of|>=?)?\s*"
                      r"(\d(?:\.\d)?)\s*(?:\+|stars?|or (?:more|above|better))?"
                      r"|\b(\d(?:\.\d)?)\s*(?:\+\s*)?(?:stars?\b|or more stars)|\b([1-5](?:\.\d)?)\+(?=\s|$)")
@@ -66,17 +56,6 @@ _LIKE = re.compile(rf"\b(?:more like|similar to|something like|like|same as)\s+(
                    rf"(?:\s+one)?\b")
 _RESET = re.compile(r"\b(?:start(?:ing)? over|start again|reset|from scratch|forget (?:it all|everything)|"
                     r"clear (?:all|everything)|new search)\b")
-_MOVES: list[tuple[PriceMove, re.Pattern]] = [
-    ("moderate", re.compile(r"\bnot (?:too|very|that|so|super|overly) (?:expensive|pricey|costly|dear)\b|"
-                            r"\b(?:affordable|reasonabl[ey](?: priced)?|mid[- ]range|moderately priced|inexpensive|"
-                            r"budget[- ]friendly|economical|value for money|pocket[- ]friendly)\b")),
-    ("cheaper", re.compile(r"\b(?:cheaper|less expensive|lower[- ]priced?|too (?:expensive|pricey|costly)|more "
-                           r"affordable|lower (?:budget|price)|less pricey|less costly|a bit less)\b")),
-    ("premium", re.compile(r"\b(?:more premium|premium|pricier|more expensive|high[- ]end|luxury|luxurious|"
-                           r"upmarket|up-market|fancier|classier|top[- ]end|splurge|higher[- ]end|costlier|"
-                           r"better quality|more upscale|upscale)\b")),
-    ("low", re.compile(r"\b(?:cheap|cheapest|lowest price|least expensive|budget)\b")),
-]
 _ANY = {"colour": re.compile(r"\b(?:any|whatever) colou?rs?\b|\bcolou?r doesn'?t matter\b"),
         "brand": re.compile(r"\b(?:any|whatever) brands?\b|\bbrand doesn'?t matter\b"),
         "price": re.compile(r"\b(?:any price|no budget|price doesn'?t matter|forget the budget|no price limit|"
@@ -154,59 +133,34 @@ class _Text:
         self.text = self.text[:start] + " " * (end - start) + self.text[end:]
 
 
-def _amount(number: str | None, unit: str | None) -> float | None:
-    if not number:
-        return None
-    value = float(number.replace(",", ""))
-    unit = (unit or "").casefold()
-    return value * (100000 if unit.startswith("lakh") else 1000 if unit in ("k", "thousand") else 1)
-
-
-def _first_amount(m: re.Match) -> float | None:
-    groups = m.groups()
-    for i in range(0, len(groups) - 1, 2):
-        if groups[i]:
-            return _amount(groups[i], groups[i + 1])
-    return None
-
-
-def _said_currency(amounts: list[re.Match]) -> str | None:
-    """The currency the shopper named with an amount, if any ("30 dollars" -> USD, "₹500" -> INR)."""
-    for m in amounts:
-        for code, pattern in _CURRENCIES.items():
-            if re.search(pattern, m.group(0)):
-                return code
-    return None
-
-
 def _prices(text: _Text, out: ParsedRequest) -> None:
     amounts: list[re.Match] = []
-    for m in text.take(_BETWEEN):
+    for m in text.take(BETWEEN):
         g = m.groups()
         if g[0]:
-            low, high = _amount(g[0], g[1]), _amount(g[2], g[3])
+            low, high = amount(g[0], g[1]), amount(g[2], g[3])
         else:
-            low, high = (_amount(g[4], None), _amount(g[5], None)) if g[4] else (_amount(g[6], None),
-                                                                                 _amount(g[7], None))
+            low, high = (amount(g[4], None), amount(g[5], None)) if g[4] else (amount(g[6], None),
+                                                                                 amount(g[7], None))
         out.min_price, out.max_price = min(low, high), max(low, high)
         amounts.append(m)
-    for m in text.take(_AROUND):
-        value = _first_amount(m)
+    for m in text.take(AROUND):
+        value = first_amount(m)
         if value:
             out.min_price, out.max_price = round(value * 0.8, 2), round(value * 1.2, 2)
             amounts.append(m)
-    for m in text.take(_MAX):
-        out.max_price = _first_amount(m)
+    for m in text.take(MAX):
+        out.max_price = first_amount(m)
         amounts.append(m)
-    for m in text.take(_MIN):
-        out.min_price = _first_amount(m)
+    for m in text.take(MIN):
+        out.min_price = first_amount(m)
         amounts.append(m)
     if out.max_price is None and out.min_price is None:
-        for m in text.take(_CURRENCY_ONLY):  # "₹1500" alone: a budget
-            out.max_price = _amount(m.group(1), m.group(2)) if m.group(1) else _amount(m.group(3), None)
+        for m in text.take(CURRENCY_ONLY):  # "₹1500" alone: a budget
+            out.max_price = amount(m.group(1), m.group(2)) if m.group(1) else amount(m.group(3), None)
             amounts.append(m)
-    out.currency = _said_currency(amounts)
-    for move, pattern in _MOVES:
+    out.currency = said_currency(amounts)
+    for move, pattern in MOVES:
         if text.take(pattern) and out.price_move is None:
             out.price_move = move
     if out.price_move == "low" and (out.max_price is not None or out.min_price is not None):

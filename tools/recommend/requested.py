@@ -78,6 +78,18 @@ class Asked(BaseModel):
         return out
 
 
+def in_catalog_currency(parsed: ParsedRequest, catalog: str | None) -> tuple[ParsedRequest, str | None]:
+    """An amount said in another currency than the catalog's sets no budget (no exchange rate is known offline);
+    the note says so and how to say it."""
+    if not (parsed.currency and catalog and parsed.currency != catalog and
+            (parsed.max_price is not None or parsed.min_price is not None)):
+        return parsed, None
+    amount = parsed.max_price if parsed.max_price is not None else parsed.min_price
+    note = (f"the catalog's prices are in {catalog} and I know no exchange rate offline, so {amount:g} "
+            f"{parsed.currency} sets no budget: say it in {catalog} (e.g. 'under 2500')")
+    return parsed.model_copy(update={"min_price": None, "max_price": None, "currency": None}), note
+
+
 def _legacy_update(parsed: ParsedRequest) -> PreferenceUpdate:
     return PreferenceUpdate(
         max_price=parsed.max_price, min_price=parsed.min_price, cheaper=parsed.price_move == "cheaper",

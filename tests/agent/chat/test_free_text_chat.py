@@ -4,6 +4,7 @@ OpenAI-compatible model (a fake server) that passes the shopper's words to the s
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 from types import SimpleNamespace
 
@@ -66,6 +67,21 @@ def test_three_free_sentences_give_the_wallets_asked_for_with_the_local_model(lo
     assert unknown.recommendations == why.recommendations  # the list on show is kept
 
 
+@contextlib.contextmanager
+def _endpoint_chat(script: list, thread: str):
+    """A chat session whose model is the fake OpenAI-compatible server playing ``script``."""
+    with FakeOpenAI(script) as fake:
+        settings = load_settings(openai_base_url=fake.base_url, openai_api_key="test", chat_model="fake-chat")
+        runtime = build_runtime(settings)
+        ctx = ChatContext(runtime)
+        try:
+            yield ChatSession(build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()), thread, 12), \
+                runtime, fake
+        finally:
+            ctx.close()
+            runtime.close()
+
+
 def test_the_same_sentences_through_an_openai_compatible_model(env):
     def turn(request: str, reply: str):
         return [(200, tool_calls_completion([("update_preferences", {"request": request}), ("optimise", {})])),
@@ -73,21 +89,13 @@ def test_the_same_sentences_through_an_openai_compatible_model(env):
 
     script = turn(MESSAGES[0], "Black wallets.") + turn(MESSAGES[1], "Brown ones.") + [
         (200, tool_calls_completion([("explain_product", {"rank": 1})])), (200, chat_completion("Because."))]
-    with FakeOpenAI(script) as fake:
-        settings = load_settings(openai_base_url=fake.base_url, openai_api_key="test", chat_model="fake-chat")
-        runtime = build_runtime(settings)
-        ctx = ChatContext(runtime)
-        try:
-            chat = ChatSession(build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()), "t-llm", 12)
-            first, second, why = (chat.ask(m) for m in MESSAGES)
-            assert [c["name"] for c in first.tool_calls] == ["update_preferences", "optimise"]
-            assert first.answer == "Black wallets."
-            # the explanation the model was given cites what was said
-            why.answer = fake.requests[-1]["body"]["messages"][-1]["content"]
-            _check(runtime, first, second, why)
-        finally:
-            ctx.close()
-            runtime.close()
+    with _endpoint_chat(script, "t-llm") as (chat, runtime, fake):
+        first, second, why = (chat.ask(m) for m in MESSAGES)
+        assert [c["name"] for c in first.tool_calls] == ["update_preferences", "optimise"]
+        assert first.answer == "Black wallets."
+        # the explanation the model was given cites what was said
+        why.answer = fake.requests[-1]["body"]["messages"][-1]["content"]
+        _check(runtime, first, second, why)
 
 
 def _leaf_categories(runtime) -> set[str]:
@@ -161,16 +169,8 @@ def test_a_tool_calling_turn_is_sent_back_with_text_content_for_strict_servers(e
     # llama.cpp's server rejects "content": null on an assistant turn (HTTP 500 for the rest of the chat)
     script = [(200, tool_calls_completion([("update_preferences", {"request": MESSAGES[0]}), ("optimise", {})])),
               (200, chat_completion("Black wallets."))]
-    with FakeOpenAI(script) as fake:
-        settings = load_settings(openai_base_url=fake.base_url, openai_api_key="test", chat_model="fake-chat")
-        runtime = build_runtime(settings)
-        ctx = ChatContext(runtime)
-        try:
-            chat = ChatSession(build_chat_graph(ctx, build_chat_model(settings), InMemorySaver()), "t-strict", 12)
-            assert chat.ask(MESSAGES[0]).answer == "Black wallets."
-            calls = [m for m in fake.requests[1]["body"]["messages"] if m.get("tool_calls")]
-            assert calls and all(m["content"] == "" for m in calls)
-            assert fake.requests[0]["body"]["tool_choice"] == "auto"
-        finally:
-            ctx.close()
-            runtime.close()
+    with _endpoint_chat(script, "t-strict") as (chat, _runtime, fake):
+        assert chat.ask(MESSAGES[0]).answer == "Black wallets."
+        calls = [m for m in fake.requests[1]["body"]["messages"] if m.get("tool_calls")]
+        assert calls and all(m["content"] == "" for m in calls)
+        assert fake.requests[0]["body"]["tool_choice"] == "auto"

@@ -30,6 +30,7 @@ from agent.cli.main import main
 from agent.settings import load_settings
 from agent.wiring import Runtime
 from catalog.store import CatalogStore
+from tests.agent.cli.errors import one_error_line
 from tests.conftest import requires_chromium
 from tests.injection_pages import CATALOG, endless_site, write_images
 from tools.capture import browser_tools as bt
@@ -46,14 +47,6 @@ def _forbidden(*args, **kwargs):
     raise AssertionError("the command started something before checking its input")
 
 
-def _one_error_line(capsys) -> str:
-    captured = capsys.readouterr()
-    assert captured.out == "" and "Traceback" not in captured.err
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("interarec: error: "), captured.err
-    return lines[0]
-
-
 # -- URLs ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("url", UNSAFE_URLS)
 def test_an_unsafe_or_invalid_start_url_exits_2_before_anything_starts(url, tmp_path, capsys, monkeypatch):
@@ -64,7 +57,7 @@ def test_an_unsafe_or_invalid_start_url_exits_2_before_anything_starts(url, tmp_
     script.write_text("dwell 1\n", encoding="utf-8")
     for argv in (["browse-and-recommend", "--persona", "watch-buyer"], ["capture", "--script", str(script)]):
         assert main([*argv, "--url", url]) == 2
-        line = _one_error_line(capsys)
+        line = one_error_line(capsys)
         assert line.startswith("interarec: error: --url: ") and repr(url) in line
         assert "http(s) URL" in line or "not a valid URL" in line
 
@@ -96,7 +89,7 @@ def test_an_unreachable_start_page_exits_1_with_one_clear_line(tmp_path, capsys)
     script = tmp_path / "walk.txt"
     script.write_text("dwell 1\n", encoding="utf-8")
     assert main(["capture", "--script", str(script), "--url", f"http://127.0.0.1:{port}/", "--seconds", "2"]) == 1
-    assert f"could not open http://127.0.0.1:{port}/: " in _one_error_line(capsys)
+    assert f"could not open http://127.0.0.1:{port}/: " in one_error_line(capsys)
 
 
 # -- never-ending and enormous pages ---------------------------------------------------------------------------
@@ -182,7 +175,7 @@ def test_an_import_of_only_junk_exits_2_naming_each_file(tmp_path, capsys):
     (folder / "notes.txt").write_text("hello")
     (folder / "fake.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     assert main(["sessions", "import", str(folder)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     assert "no PNG or JPEG images" in line and "notes.txt" in line and "fake.png" in line
 
 
@@ -195,7 +188,7 @@ def test_an_import_of_only_junk_exits_2_naming_each_file(tmp_path, capsys):
 def test_an_absurd_k_exits_2_naming_the_flag(argv, names, capsys, monkeypatch):
     monkeypatch.setattr(cli_run, "build_runtime", _forbidden)
     assert main(argv) == 2
-    assert names in _one_error_line(capsys)
+    assert names in one_error_line(capsys)
 
 
 @pytest.mark.parametrize(("variable", "value"), [("INTERAREC_PRICE_TOLERANCE", "-1"),
@@ -206,7 +199,7 @@ def test_absurd_settings_exit_2_naming_the_variable(variable, value, capsys, mon
     monkeypatch.setattr(cli_run, "build_runtime", _forbidden)
     monkeypatch.setenv(variable, value)
     assert main(["demo", "--json"]) == 2
-    assert variable in _one_error_line(capsys)
+    assert variable in one_error_line(capsys)
 
 
 @pytest.mark.parametrize(("flags", "message"), [
@@ -220,7 +213,7 @@ def test_absurd_settings_exit_2_naming_the_variable(variable, value, capsys, mon
 def test_absurd_search_filters_exit_2_before_the_store_is_opened(flags, message, capsys, monkeypatch):
     monkeypatch.setattr(cli_catalog, "open_store", _forbidden)
     assert main(["catalog", "search", "watch", *flags]) == 2
-    assert message in _one_error_line(capsys)
+    assert message in one_error_line(capsys)
 
 
 @pytest.mark.parametrize("fields", [{"k": 0}, {"k": 10**6}, {"max_price": -1}, {"min_price": -0.01},

